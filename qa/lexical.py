@@ -1,0 +1,98 @@
+"""BM25 over the chunks (bm25s), saved beside the index in versioned folders.
+
+Ingest writes a new version and then points the catalog at it, so a reader (or a crashed
+ingest) never sees a half-written index.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+import bm25s
+import numpy as np
+from bm25s.stopwords import STOPWORDS_EN
+
+from qa.store import StoredChunk
+
+_WORD = re.compile(r"\w+")
+_STOP = frozenset(STOPWORDS_EN)
+
+
+def tokenize(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower()) if w not in _STOP]
+
+
+class LexicalIndex:
+    def __init__(
+        self,
+        model: bm25s.BM25 | None,
+        chunk_ids: list[str],
+        dates: np.ndarray,
+        version: str,
+    ) -> None:
+        self.model = model
+        self.chunk_ids = chunk_ids
+        self.dates = dates  # YYYYMMDD, 0 when unknown
+        self.version = version
+
+    @classmethod
+    def build(cls, chunks: Iterable[StoredChunk], root: Path) -> LexicalIndex:
+        ids: list[str] = []
+        dates: list[int] = []
+        tokens: list[list[str]] = []
+        for chunk in chunks:
+            ids.append(chunk.chunk_id)
+            dates.append(int(chunk.metadata.get("date_int") or 0))
+            tokens.append(tokenize(chunk.text) or ["_"])
+        version = uuid.uuid4().hex[:12]
+        folder = root / version
+        folder.mkdir(parents=True)
+        model = None
+        if ids:
+            model = bm25s.BM25()
+            model.index(tokens, show_progress=False)
+            model.save(str(folder / "bm25"))
+        (folder / "chunks.json").write_text(json.dumps({"ids": ids, "dates": dates}))
+        return cls(model, ids, np.array(dates, dtype=np.int64), version)
+
+    @classmethod
+    def load(cls, root: Path, version: str | None) -> LexicalIndex:
+        folder = root / str(version)
+        if not version or not (folder / "chunks.json").exists():
+            return cls(None, [], np.zeros(0, dtype=np.int64), "")
+        meta = json.loads((folder / "chunks.json").read_text())
+        model = bm25s.BM25.load(str(folder / "bm25")) if meta["ids"] else None
+        return cls(model, meta["ids"], np.array(meta["dates"], dtype=np.int64), version)
+
+    @staticmethod
+    def prune(root: Path, keep: str) -> None:
+        """Remove every version folder but `keep`."""
+        if root.is_dir():
+            for folder in root.iterdir():
+                if folder.is_dir() and folder.name != keep:
+                    shutil.rmtree(folder, ignore_errors=True)
+
+    def search(
+        self, query: str, k: int, date_from: int | None = None, date_to: int | None = None
+    ) -> list[tuple[str, float]]:
+        terms = tokenize(query)
+        if self.model is None or not terms or k <= 0:
+            return []
+        mask = np.ones(len(self.chunk_ids), dtype=np.float32)
+        if date_from is not None or date_to is not None:
+            lo, hi = date_from or 0, date_to or 99991231
+            mask = ((self.dates >= lo) & (self.dates <= hi) & (self.dates > 0)).astype(np.float32)
+        k = min(k, len(self.chunk_ids))
+        docs, scores = self.model.retrieve(
+            [terms], k=k, show_progress=False, weight_mask=mask, n_threads=1
+        )
+        return [
+            (self.chunk_ids[int(d)], float(s))
+            for d, s in zip(docs[0], scores[0], strict=True)
+            if s > 0
+        ]

@@ -1,0 +1,59 @@
+"""The answer contract, shared by the CLI, the HTTP API and the evaluation."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+BackendName = Literal["extractive", "llamacpp", "openai"]
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant", "system"]
+    content: Annotated[str, StringConstraints(max_length=8000)]
+
+
+class AskRequest(BaseModel):
+    """A question, optionally restricted to a date range and continuing a conversation."""
+
+    question: Question
+    top_k: int | None = Field(None, ge=1, le=50)
+    date_from: date | None = None
+    date_to: date | None = None
+    history: list[Turn] = Field(default_factory=list, max_length=50)
+    backend: BackendName | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> AskRequest:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError(
+                f"date_from {self.date_from} is after date_to {self.date_to}; swap them"
+            )
+        return self
+
+
+class Citation(BaseModel):
+    n: int = Field(description="The [n] marker in the answer.")
+    source: str = Field(description="Article file name, e.g. 003_dc7ce24594d87c5a.txt.")
+    date: date | None = Field(description="Article date; null means the date is unknown.")
+    title: str | None
+    chunk_id: str
+    start: int = Field(description="Start offset of the quote in the article's clean text.")
+    end: int = Field(description="End offset of the quote in the article's clean text.")
+    quote: str = Field(description="The supporting text: clean_text[start:end].")
+
+
+class Answer(BaseModel):
+    answer: str
+    refused: bool
+    citations: list[Citation] = Field(default_factory=list)
+    backend: str
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    dropped_sentences: int = Field(0, description="Answer sentences removed by verification.")
+    question: str | None = Field(None, description="The standalone question actually searched.")
+
+
+REFUSAL = "The indexed articles do not say."

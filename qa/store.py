@@ -1,0 +1,121 @@
+"""The vector store: Chroma through langchain-chroma, embedded (PersistentClient) or a server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+from langchain_chroma import Chroma
+
+from qa.config import Settings
+from qa.embedding import Embedder
+from qa.errors import IndexStateError
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    chunk_id: str
+    text: str
+    metadata: dict[str, Any]
+    similarity: float = 0.0  # cosine similarity to the query, when from a search
+
+
+def open_client(settings: Settings) -> chromadb.ClientAPI:
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if not url.hostname:
+            raise IndexStateError(f"QA_CHROMA_URL {settings.chroma_url!r} has no host")
+        return chromadb.HttpClient(
+            host=url.hostname,
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=chroma_settings,
+        )
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+
+
+class ChunkStore:
+    """Chunks with their vectors; refuses to mix vectors of two embedding models."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, client: Any = None) -> None:
+        self.client = client or open_client(settings)
+        self.name = settings.collection
+        self.embedder = embedder
+        self.vectors = Chroma(
+            collection_name=settings.collection,
+            embedding_function=embedder,  # type: ignore[arg-type]
+            client=self.client,
+            collection_metadata={"embedding_model": embedder.name, "embedding_dim": embedder.dim},
+            collection_configuration={"hnsw": {"space": "cosine"}},
+        )
+        self.collection = self.vectors._collection
+        meta = self.collection.metadata or {}
+        if (meta.get("embedding_model"), meta.get("embedding_dim")) != (
+            embedder.name,
+            embedder.dim,
+        ):
+            raise IndexStateError(
+                f"the index at collection {self.name!r} was built with "
+                f"{meta.get('embedding_model')!r} ({meta.get('embedding_dim')} dims), not "
+                f"{embedder.name!r} ({embedder.dim} dims); rebuild it with `qa ingest --reset`"
+            )
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def search(
+        self, vector: list[float], k: int, where: dict[str, Any] | None = None
+    ) -> list[StoredChunk]:
+        if self.count() == 0:
+            return []
+        result = self.collection.query(
+            query_embeddings=[vector],  # type: ignore[arg-type]
+            n_results=k,
+            where=where or None,
+            include=["documents", "metadatas", "distances"],
+        )
+        ids = result["ids"][0]
+        docs = (result["documents"] or [[]])[0]
+        metas = (result["metadatas"] or [[]])[0]
+        dists = (result["distances"] or [[]])[0]
+        return [
+            StoredChunk(i, d or "", dict(m or {}), 1.0 - float(dist))
+            for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
+        ]
+
+    def get(self, ids: list[str] | None = None, where: dict[str, Any] | None = None) -> list[StoredChunk]:
+        result = self.collection.get(ids=ids, where=where, include=["documents", "metadatas"])
+        docs = result["documents"] or []
+        metas = result["metadatas"] or []
+        return [
+            StoredChunk(i, d or "", dict(m or {}))
+            for i, d, m in zip(result["ids"], docs, metas, strict=True)
+        ]
+
+    def iter_all(self, page: int = 5000) -> Iterator[StoredChunk]:
+        offset = 0
+        while True:
+            result = self.collection.get(
+                limit=page, offset=offset, include=["documents", "metadatas"]
+            )
+            if not result["ids"]:
+                return
+            docs = result["documents"] or []
+            metas = result["metadatas"] or []
+            for i, d, m in zip(result["ids"], docs, metas, strict=True):
+                yield StoredChunk(i, d or "", dict(m or {}))
+            offset += len(result["ids"])
+
+    def delete(self, ids: list[str]) -> None:
+        if ids:
+            self.collection.delete(ids=ids)
+
+    def drop(self) -> None:
+        """Delete the whole collection (for `--reset`)."""
+        self.client.delete_collection(self.name)

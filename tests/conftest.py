@@ -1,0 +1,88 @@
+"""Shared fixtures: deterministic fakes for fast tests, and the real model and seed index."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words embedder: texts sharing words get similar vectors."""
+
+    name = "hash-embedder"
+    dim = 64
+    max_tokens = 256
+
+    def __init__(self) -> None:
+        self.embedded = 0
+        self.seconds = 0.0
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(t.split()) + 2 for t in texts]
+
+    def _vector(self, text: str) -> list[float]:
+        vec = np.zeros(self.dim)
+        for word in text.lower().split():
+            digest = hashlib.md5(word.strip(".,;:!?\"'()").encode()).digest()
+            vec[digest[0] % self.dim] += 1.0
+        norm = float(np.linalg.norm(vec)) or 1.0
+        return (vec / norm).tolist()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.embedded += len(texts)
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
+def make_settings(tmp: Path, corpus: Path | None = None, **overrides: object) -> Settings:
+    """Settings over a private copy of `corpus` (default: the seeds) and a fresh index."""
+    target = tmp / "corpus"
+    if not target.exists():
+        shutil.copytree(corpus or SEEDS, target)
+    values: dict[str, object] = {"corpus_dir": target, "index_dir": tmp / "index"}
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def hash_embedder() -> HashEmbedder:
+    return HashEmbedder()
+
+
+@pytest.fixture
+def tmp_settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def real_embedder():  # type: ignore[no-untyped-def]
+    """The real all-MiniLM-L6-v2 from its PyPI package, loaded once per test session."""
+    from qa.indexing import make_embedder
+
+    return make_embedder(Settings())
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """The five seed articles indexed once with the real model and embedded Chroma.
+
+    Read-only: tests that change an index build their own.
+    """
+    from qa.indexing import Index
+
+    settings = make_settings(tmp_path_factory.mktemp("seed-index"))
+    index = Index(settings, real_embedder)
+    index.ingest()
+    yield index
