@@ -110,6 +110,11 @@ class Catalog:
             conn.execute(delete(articles))
             conn.execute(delete(state))
 
+    def last_date(self) -> date | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(func.max(articles.c.date))).scalar_one_or_none()
+        return value if isinstance(value, date) else None
+
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(articles)).scalar_one())

@@ -180,5 +180,17 @@ def _fit(
         smaller = max(8, int(budget * limit / n * 0.9))
         inner = sentence_spans(text[span[0] : span[1]])
         units = [(span[0] + s, span[0] + e) for s, e in inner]
-        fitted.extend(_fit(text, _pack(text, units, smaller, 0), smaller, limit, counter))
+        repacked = _pack(text, units, smaller, 0)
+        if repacked == [span]:  # one unbreakable word (e.g. a '=====' rule): halve it
+            repacked = _halves(text, span)
+        fitted.extend(_fit(text, repacked, smaller, limit, counter))
     return fitted
+
+
+def _halves(text: str, span: tuple[int, int]) -> list[tuple[int, int]]:
+    """Cut a span in the middle by characters, so re-fitting always makes progress."""
+    start, end = span
+    mid = (start + end) // 2
+    left = (start, start + len(text[start:mid].rstrip()))
+    right = (mid + len(text[mid:end]) - len(text[mid:end].lstrip()), end)
+    return [s for s in (left, right) if s[1] > s[0]]

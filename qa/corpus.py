@@ -204,8 +204,13 @@ def parse_document(source: str, raw: str) -> Article:
 
 def _records(name: str, raw: str) -> Iterator[tuple[int, dict[str, object]]]:
     if name.lower().endswith(".csv"):
-        for n, row in enumerate(csv.DictReader(io.StringIO(raw)), start=1):
-            yield n, dict(row)
+        reader = csv.reader(io.StringIO(raw))
+        header = next(reader, [])
+        line = reader.line_num
+        for row in reader:  # n is the file line where the record starts, as for .jsonl
+            n, line = line + 1, reader.line_num
+            if any(cell.strip() for cell in row):
+                yield n, dict(zip(header, row, strict=False))
         return
     for n, line in enumerate(raw.splitlines(), start=1):
         if line.strip():

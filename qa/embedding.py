@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -96,3 +98,46 @@ class SentenceEmbedder(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self._encode([text])[0]
+
+
+class CachedEmbedder:
+    """Query-time wrapper: remembers vectors of recent texts (passage sentences recur a lot)."""
+
+    def __init__(self, inner: Embedder, size: int = 20_000) -> None:
+        self.inner = inner
+        self.name, self.dim, self.max_tokens = inner.name, inner.dim, inner.max_tokens
+        self.size = size
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def embedded(self) -> int:
+        return self.inner.embedded
+
+    @property
+    def seconds(self) -> float:
+        return self.inner.seconds
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return self.inner.count_tokens(texts)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            vectors = self.inner.embed_documents(missing)
+            with self._lock:
+                for text, vector in zip(missing, vectors, strict=True):
+                    self._cache[text] = vector
+                while len(self._cache) > self.size:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            found = {t: self._cache.get(t) for t in texts}
+        # a concurrent request may have evicted an entry: embed those again
+        gone = [t for t, v in found.items() if v is None]
+        if gone:
+            found.update(zip(gone, self.inner.embed_documents(gone), strict=True))
+        return [found[t] for t in texts]  # type: ignore[misc]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from filelock import FileLock, Timeout
+from filelock import AcquireReturnProxy, FileLock, Timeout
 from langchain_classic.indexes import SQLRecordManager
 from langchain_core.documents import Document
 from langchain_core.indexing import index as lc_index
@@ -129,14 +129,14 @@ class Index:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def _locked(self, wait: float) -> FileLock:
+    def _locked(self, wait: float) -> AcquireReturnProxy:
+        """The ingest lock, held for one `with` block (acquire once, release once)."""
         try:
-            self.lock.acquire(timeout=wait)
+            return self.lock.acquire(timeout=wait)
         except Timeout as exc:
             raise BusyError(
                 f"another ingest holds {self.lock.lock_file}; wait for it to finish and retry"
             ) from exc
-        return self.lock
 
     def ingest(
         self,

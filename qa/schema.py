@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+import datetime as dt
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
@@ -21,8 +21,8 @@ class AskRequest(BaseModel):
 
     question: Question
     top_k: int | None = Field(None, ge=1, le=50)
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
     history: list[Turn] = Field(default_factory=list, max_length=50)
     backend: BackendName | None = None
 
@@ -38,7 +38,7 @@ class AskRequest(BaseModel):
 class Citation(BaseModel):
     n: int = Field(description="The [n] marker in the answer.")
     source: str = Field(description="Article file name, e.g. 003_dc7ce24594d87c5a.txt.")
-    date: date | None = Field(description="Article date; null means the date is unknown.")
+    date: dt.date | None = Field(description="Article date; null means the date is unknown.")
     title: str | None
     chunk_id: str
     start: int = Field(description="Start offset of the quote in the article's clean text.")

@@ -1,0 +1,634 @@
+"""The HTTP service: JSON and streaming answers, an OpenAI-compatible endpoint, documents, chat page.
+
+The engine (embedder, index, answer backend) is opened once in `lifespan`; every blocking call
+runs in a worker thread, answers behind a semaphore of `max_concurrency`, writes one at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from datetime import date
+from http import HTTPStatus
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import anyio
+from anyio import to_thread
+from fastapi import Depends, FastAPI, File, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from qa.config import Settings
+from qa.engine import Engine
+from qa.errors import QAError
+from qa.indexing import describe
+from qa.metrics import Metrics, MetricsMiddleware
+from qa.schema import Answer, AskRequest, BackendName, Citation, Turn
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+MODEL_ID = "news-qa"
+SOURCES_HEADING = "\n\nSources:\n"
+T = TypeVar("T")
+
+
+# -- response models ------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    type: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class DocumentInfo(BaseModel):
+    source: str = Field(description="File name, or FILE#ID for a record of a dump.")
+    title: str | None
+    date: date | None = Field(description="null means the date is unknown.")
+    chunks: int
+
+
+class DocumentPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    documents: list[DocumentInfo]
+
+
+class DocumentText(DocumentInfo):
+    text: str = Field(description="The clean text; citation offsets index into it.")
+
+
+class Duplicate(BaseModel):
+    source: str
+    same_as: str
+
+
+class ProblemInfo(BaseModel):
+    source: str
+    message: str
+    skipped: bool
+
+
+class IngestSummary(BaseModel):
+    added: int
+    updated: int
+    skipped: int
+    deleted: int
+    duplicates: list[Duplicate]
+    problems: list[ProblemInfo]
+    chunks_added: int
+    chunks_deleted: int
+    embedded: int
+    seconds: float
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
+    articles: int
+    chunks: int
+    backend: str
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    """OpenAI chat completion request; unknown OpenAI parameters are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str = MODEL_ID
+    messages: list[ChatMessage] = Field(min_length=1, max_length=100)
+    stream: bool = False
+    top_k: int | None = Field(None, ge=1, le=50, description="Extension: passages to use.")
+    date_from: date | None = Field(None, description="Extension: oldest article date.")
+    date_to: date | None = Field(None, description="Extension: newest article date.")
+    backend: BackendName | None = Field(None, description="Extension: answer backend.")
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.rstrip("_"))
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def error_body(kind: str, message: str) -> dict[str, Any]:
+    return {"error": {"type": kind, "message": message}}
+
+
+def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(error_body(kind, message), status_code=status, headers=headers)
+
+
+def _qa_error(_: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 500)
+    return _error(status, _snake(type(exc).__name__), str(exc))
+
+
+def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    phrase = HTTPStatus(exc.status_code).phrase
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    if message is None:
+        message = {
+            404: "no such endpoint; see /docs for the API",
+            405: "method not allowed on this endpoint; see /docs for the API",
+        }.get(exc.status_code, phrase)
+    return _error(exc.status_code, _snake(phrase.replace(" ", "_")), message, exc.headers)
+
+
+def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return _error(422, "validation_error", "; ".join(parts) or "invalid request")
+
+
+def _internal_error(_: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return _error(500, "internal_error", "internal error; see the service log")
+
+
+def _sse_error(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, QAError):
+        return error_body(_snake(type(exc).__name__), str(exc))
+    log.exception("unhandled error in a stream", exc_info=exc)
+    return error_body("internal_error", "internal error; see the service log")
+
+
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes with 413 (Starlette has no limit of its own)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = f"request body over the limit of {self.limit} bytes (QA_MAX_BODY_BYTES)"
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            body = json.dumps(error_body("request_entity_too_large", too_large)).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 413,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, too_large)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+# -- dependencies ---------------------------------------------------------------------------
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def _presented_key(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.headers.get("x-api-key")
+
+
+def _check_key(request: Request, write: bool) -> None:
+    settings: Settings = request.app.state.settings
+    if not settings.api_key or not (write or settings.api_key_required_for_read):
+        return
+    key = _presented_key(request)
+    if key is None or not secrets.compare_digest(key.encode(), settings.api_key.encode()):
+        raise HTTPException(
+            401,
+            "this endpoint needs the API key: send `Authorization: Bearer KEY` or `X-API-Key`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def read_access(request: Request) -> None:
+    _check_key(request, write=False)
+
+
+def write_access(request: Request) -> None:
+    _check_key(request, write=True)
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+ReadAccess = [Depends(read_access)]
+WriteAccess = [Depends(write_access)]
+
+
+async def _answer_off_loop(request: Request, fn: Callable[[], T]) -> T:
+    """Run an answer computation in a thread, at most `max_concurrency` at a time."""
+    async with request.app.state.answer_slots:
+        return await to_thread.run_sync(fn)
+
+
+async def _write_off_loop(request: Request, fn: Callable[[], T]) -> T:
+    """Run an index write in a thread, one at a time in this process (the file lock covers others)."""
+    async with request.app.state.write_slot:
+        return await to_thread.run_sync(fn)
+
+
+async def _stream_off_loop(
+    request: Request, engine: Engine, ask: AskRequest
+) -> AsyncIterator[tuple[str, object]]:
+    """The engine's (kind, value) stream, each step computed in a thread, holding one answer slot."""
+    async with request.app.state.answer_slots:
+        items: Iterator[tuple[str, object]] = await to_thread.run_sync(
+            lambda: iter(engine.stream(ask))
+        )
+        try:
+            while (item := await to_thread.run_sync(next, items, None)) is not None:
+                if item[0] == "final" and isinstance(item[1], Answer):
+                    request.app.state.metrics.observe_answer(item[1])
+                yield item
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+
+# -- conversions ----------------------------------------------------------------------------
+
+
+def date_label(day: date | None) -> str:
+    return day.isoformat() if day else "date unknown"
+
+
+def sources_text(citations: list[Citation]) -> str:
+    """The numbered source list appended to OpenAI-compatible answers, for plain clients."""
+    if not citations:
+        return ""
+    lines = [f"[{c.n}] {c.source} — {date_label(c.date)}" for c in citations]
+    return SOURCES_HEADING + "\n".join(lines)
+
+
+def _message_text(message: ChatMessage) -> str:
+    if isinstance(message.content, str):
+        return message.content
+    parts = message.content or []
+    return "\n".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
+
+
+def chat_to_ask(chat: ChatRequest) -> AskRequest:
+    """Last user message = the question; earlier user/assistant turns = the history."""
+    turns = [(m.role, _message_text(m)) for m in chat.messages]
+    last = max((i for i, (role, _) in enumerate(turns) if role == "user"), default=None)
+    if last is None:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "messages"),
+                    "msg": "needs at least one user message",
+                    "type": "value_error",
+                }
+            ]
+        )
+    history = [
+        Turn(role=role, content=text.split(SOURCES_HEADING, 1)[0])  # type: ignore[arg-type]
+        for role, text in turns[:last]
+        if role in ("user", "assistant")
+    ]
+    try:
+        return AskRequest(
+            question=turns[last][1],
+            history=history,
+            top_k=chat.top_k,
+            date_from=chat.date_from,
+            date_to=chat.date_to,
+            backend=chat.backend,
+        )
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+
+
+def _citations_json(citations: list[Citation]) -> list[dict[str, Any]]:
+    return [c.model_dump(mode="json") for c in citations]
+
+
+def _completion(answer: Answer, model: str) -> dict[str, Any]:
+    content = answer.answer + sources_text(answer.citations)
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "citations": _citations_json(answer.citations),
+        "refused": answer.refused,
+    }
+
+
+def _chunk(cid: str, model: str, delta: dict[str, Any], finish: str | None = None) -> str:
+    return json.dumps(
+        {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+        }
+    )
+
+
+# -- routes ---------------------------------------------------------------------------------
+
+
+def _add_answer_routes(app: FastAPI) -> None:
+    @app.post("/ask", response_model=Answer, tags=["answers"], dependencies=ReadAccess)
+    async def ask(request: Request, body: AskRequest, engine: EngineDep) -> Answer:
+        """Answer a question from the indexed articles, every sentence cited and verified."""
+        answer = await _answer_off_loop(request, lambda: engine.ask(body))
+        request.app.state.metrics.observe_answer(answer)
+        return answer
+
+    @app.post("/ask/stream", tags=["answers"], dependencies=ReadAccess)
+    async def ask_stream(request: Request, body: AskRequest, engine: EngineDep) -> Response:
+        """Server-Sent Events: `token`*, `citations`, `final` (the verified Answer), `done`.
+
+        A failure becomes an `error` event (`{"error": {"type", "message"}}`) before `done`.
+        """
+
+        async def events() -> AsyncIterator[ServerSentEvent]:
+            try:
+                async for kind, value in _stream_off_loop(request, engine, body):
+                    if kind == "token":
+                        yield ServerSentEvent(json.dumps({"text": value}), event="token")
+                    elif kind == "final" and isinstance(value, Answer):
+                        cites = json.dumps(_citations_json(value.citations))
+                        yield ServerSentEvent(cites, event="citations")
+                        yield ServerSentEvent(value.model_dump_json(), event="final")
+            except Exception as exc:
+                yield ServerSentEvent(json.dumps(_sse_error(exc)), event="error")
+            yield ServerSentEvent("{}", event="done")
+
+        return EventSourceResponse(events(), ping=10)
+
+    @app.get("/v1/models", tags=["openai"], dependencies=ReadAccess)
+    async def models() -> dict[str, Any]:
+        """The one model: the indexed articles."""
+        return {
+            "object": "list",
+            "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "news-qa"}],
+        }
+
+    @app.post("/v1/chat/completions", tags=["openai"], dependencies=ReadAccess)
+    async def chat_completions(request: Request, body: ChatRequest, engine: EngineDep) -> Response:
+        """OpenAI-compatible chat; sources appended to the content and in `citations`."""
+        ask_request = chat_to_ask(body)
+        model = body.model or MODEL_ID
+        if not body.stream:
+            answer = await _answer_off_loop(request, lambda: engine.ask(ask_request))
+            request.app.state.metrics.observe_answer(answer)
+            return JSONResponse(_completion(answer, model))
+        cid = f"chatcmpl-{uuid.uuid4().hex}"
+
+        async def chunks() -> AsyncIterator[ServerSentEvent]:
+            yield ServerSentEvent(_chunk(cid, model, {"role": "assistant", "content": ""}))
+            sent = ""
+            try:
+                async for kind, value in _stream_off_loop(request, engine, ask_request):
+                    if kind == "token" and isinstance(value, str):
+                        sent += value
+                        yield ServerSentEvent(_chunk(cid, model, {"content": value}))
+                    elif kind == "final" and isinstance(value, Answer):
+                        rest = value.answer[len(sent) :] if value.answer.startswith(sent) else ""
+                        tail = rest + sources_text(value.citations)
+                        last = json.loads(_chunk(cid, model, {"content": tail}, "stop"))
+                        last["citations"] = _citations_json(value.citations)
+                        last["refused"] = value.refused
+                        yield ServerSentEvent(json.dumps(last))
+            except Exception as exc:
+                yield ServerSentEvent(json.dumps(_sse_error(exc)))
+            yield ServerSentEvent("[DONE]")
+
+        return EventSourceResponse(chunks(), ping=10)
+
+
+def _add_document_routes(app: FastAPI) -> None:
+    def info(row: Any) -> DocumentInfo:
+        return DocumentInfo(
+            source=row.source, title=row.title, date=row.date, chunks=row.chunk_count
+        )
+
+    @app.get("/documents", response_model=DocumentPage, tags=["documents"], dependencies=ReadAccess)
+    async def list_documents(
+        request: Request,
+        engine: EngineDep,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> DocumentPage:
+        """The indexed articles by file name, a page at a time."""
+        rows = await to_thread.run_sync(engine.index.catalog.rows)
+        ordered = [rows[s] for s in sorted(rows)]
+        page = [info(r) for r in ordered[offset : offset + limit]]
+        return DocumentPage(total=len(ordered), offset=offset, limit=limit, documents=page)
+
+    @app.get(
+        "/documents/{source:path}",
+        response_model=DocumentText,
+        tags=["documents"],
+        dependencies=ReadAccess,
+    )
+    async def get_document(source: str, engine: EngineDep) -> DocumentText:
+        """One article's clean text and metadata (encode `#` in FILE#ID as %23)."""
+        row, text = await to_thread.run_sync(engine.index.article, source)
+        return DocumentText(**info(row).model_dump(), text=text)
+
+    @app.post(
+        "/documents", response_model=IngestSummary, tags=["documents"], dependencies=WriteAccess
+    )
+    async def upload_documents(
+        request: Request, engine: EngineDep, files: Annotated[list[UploadFile], File()]
+    ) -> dict[str, Any]:
+        """Upload one or more articles into the corpus folder and index them."""
+        cap = request.app.state.settings.max_upload_bytes
+        payload = [(f.filename or "", await f.read(cap + 1)) for f in files]
+        report = await _write_off_loop(request, lambda: engine.index.add_files(payload))
+        return describe(report)
+
+    @app.delete(
+        "/documents/{source:path}",
+        response_model=IngestSummary,
+        tags=["documents"],
+        dependencies=WriteAccess,
+    )
+    async def delete_document(request: Request, source: str, engine: EngineDep) -> dict[str, Any]:
+        """Remove an article: its chunks and its file in the corpus folder."""
+        report = await _write_off_loop(request, lambda: engine.index.delete(source))
+        return describe(report)
+
+    @app.post("/ingest", response_model=IngestSummary, tags=["documents"], dependencies=WriteAccess)
+    async def ingest(request: Request, engine: EngineDep) -> dict[str, Any]:
+        """Rescan the corpus folder: index new and changed files, drop removed ones."""
+        report = await _write_off_loop(request, engine.index.ingest)
+        return describe(report)
+
+
+def _add_service_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["service"])
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz", response_model=Ready, tags=["service"], responses={503: {"model": ErrorBody}}
+    )
+    async def readyz(request: Request) -> Response:
+        """The index and the models are loaded and the index answers."""
+        engine: Engine | None = getattr(request.app.state, "engine", None)
+        if engine is None:
+            return _error(503, "not_ready", "the engine is still loading; retry shortly")
+        try:
+            articles = await to_thread.run_sync(engine.index.catalog.count)
+            chunks = await to_thread.run_sync(engine.index.store.count)
+        except Exception as exc:
+            log.warning("readiness check failed: %s", exc)
+            return _error(503, "not_ready", f"the index does not answer: {exc}")
+        backend = engine.settings.llm_backend
+        return JSONResponse(
+            Ready(status="ready", articles=articles, chunks=chunks, backend=backend).model_dump()
+        )
+
+    @app.get("/metrics", tags=["service"], dependencies=ReadAccess)
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics."""
+        registry: Metrics = request.app.state.metrics
+        return Response(registry.render(), media_type=registry.content_type)
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> Response:
+        return FileResponse(
+            STATIC / "index.html",
+            headers={
+                "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+            },
+        )
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+# -- app ------------------------------------------------------------------------------------
+
+
+async def _rescan(app: FastAPI, seconds: int) -> None:
+    """Index files dropped into the corpus folder, every `seconds` (QA_RESCAN_SECONDS)."""
+    while True:
+        await anyio.sleep(seconds)
+        try:
+            async with app.state.write_slot:
+                report = await to_thread.run_sync(app.state.engine.index.ingest)
+            if report.changed:
+                log.info("rescan: %s", describe(report))
+        except QAError as exc:
+            log.warning("rescan failed: %s", exc)
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The service; opens the engine in `lifespan` unless one is given (tests share one)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = engine or await to_thread.run_sync(Engine.open, settings)
+        async with anyio.create_task_group() as tasks:
+            if settings.rescan_seconds:
+                tasks.start_soon(_rescan, app, settings.rescan_seconds)
+            yield
+            tasks.cancel_scope.cancel()
+
+    app = FastAPI(
+        title="news-qa",
+        version="0.1.0",
+        summary="Answers from dated news articles, every claim cited with file and date.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.answer_slots = anyio.Semaphore(settings.max_concurrency)
+    app.state.write_slot = anyio.Lock()
+    handlers: dict[Any, Callable[[Request, Exception], Response | Awaitable[Response]]] = {
+        QAError: _qa_error,
+        HTTPException: _http_error,
+        RequestValidationError: _validation_error,
+        Exception: _internal_error,
+    }
+    for kind, handler in handlers.items():
+        app.add_exception_handler(kind, handler)
+    _add_answer_routes(app)
+    _add_document_routes(app)
+    _add_service_routes(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+        )
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Run the service with uvicorn (one process; the engine is loaded once at startup)."""
+    import uvicorn
+
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )

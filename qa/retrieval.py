@@ -1,0 +1,162 @@
+"""Hybrid, date-aware retrieval: dense (Chroma) + BM25, fused by reciprocal rank fusion."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from qa.corpus import parse_date
+from qa.dates import DateFilter
+from qa.embedding import Embedder
+from qa.indexing import Index
+from qa.store import StoredChunk
+
+Mode = Literal["hybrid", "dense", "lexical"]
+
+
+@dataclass(frozen=True)
+class Passage:
+    chunk_id: str
+    source: str
+    text: str  # == the article's clean text[start:end]
+    start: int
+    end: int
+    date: date | None
+    title: str | None
+    score: float  # fused (RRF) score
+    dense: float | None  # cosine similarity, when found by dense search
+    lexical: float | None  # BM25 score, when found by BM25
+
+    @classmethod
+    def from_stored(
+        cls, chunk: StoredChunk, score: float, dense: float | None, lexical: float | None
+    ) -> Passage:
+        meta = chunk.metadata
+        return cls(
+            chunk_id=chunk.chunk_id,
+            source=str(meta["source"]),
+            text=chunk.text,
+            start=int(meta["start"]),
+            end=int(meta["end"]),
+            date=parse_date(meta.get("date")),
+            title=meta.get("title"),
+            score=score,
+            dense=dense,
+            lexical=lexical,
+        )
+
+    def to_document(self) -> Document:
+        meta = {k: v for k, v in vars(self).items() if k != "text"}
+        meta["date"] = self.date.isoformat() if self.date else None
+        return Document(page_content=self.text, metadata=meta, id=self.chunk_id)
+
+
+def _as_int(day: date | None) -> int | None:
+    return int(day.strftime("%Y%m%d")) if day else None
+
+
+def date_where(date_from: date | None, date_to: date | None) -> dict[str, Any] | None:
+    """Chroma filter; chunks without a date have no `date_int` and never match a range."""
+    clauses: list[dict[str, Any]] = []
+    if date_from:
+        clauses.append({"date_int": {"$gte": _as_int(date_from)}})
+    if date_to:
+        clauses.append({"date_int": {"$lte": _as_int(date_to)}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class Retriever:
+    def __init__(
+        self,
+        index: Index,
+        embedder: Embedder,
+        candidates: int = 40,
+        rrf_k: int = 60,
+        per_source: int = 2,
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+        self.per_source = per_source
+
+    def search(
+        self,
+        question: str,
+        top_k: int,
+        dates: DateFilter = DateFilter(),
+        mode: Mode = "hybrid",
+    ) -> list[Passage]:
+        """The `top_k` best passages, at most `per_source` per article."""
+        found: dict[str, StoredChunk] = {}
+        dense: dict[str, float] = {}
+        lexical: dict[str, float] = {}
+        rankings: list[list[str]] = []
+        if mode in ("hybrid", "dense"):
+            where = date_where(dates.date_from, dates.date_to)
+            hits = self.index.store.search(
+                self.embedder.embed_query(question), self.candidates, where
+            )
+            for hit in hits:
+                found[hit.chunk_id] = hit
+                dense[hit.chunk_id] = hit.similarity
+            rankings.append([h.chunk_id for h in hits])
+        if mode in ("hybrid", "lexical"):
+            ranked = self.index.lexical().search(
+                question, self.candidates, _as_int(dates.date_from), _as_int(dates.date_to)
+            )
+            lexical = dict(ranked)
+            missing = [cid for cid, _ in ranked if cid not in found]
+            for chunk in self.index.store.get(ids=missing) if missing else []:
+                found[chunk.chunk_id] = chunk
+            rankings.append([cid for cid, _ in ranked if cid in found])
+        if dates.recency:  # a third ranking: newest first; undated chunks simply get no vote
+            dated = [cid for cid in found if found[cid].metadata.get("date_int")]
+            rankings.append(
+                sorted(dated, key=lambda cid: -int(found[cid].metadata["date_int"]))[
+                    : self.candidates // 2
+                ]
+            )
+        fused: dict[str, float] = defaultdict(float)
+        for ranking in rankings:
+            for rank, cid in enumerate(ranking):
+                fused[cid] += 1.0 / (self.rrf_k + rank + 1)
+        passages: list[Passage] = []
+        per_article: dict[str, int] = defaultdict(int)
+        for cid in sorted(fused, key=lambda c: (-fused[c], c)):
+            chunk = found[cid]
+            source = str(chunk.metadata["source"])
+            if per_article[source] >= self.per_source:
+                continue
+            per_article[source] += 1
+            passages.append(Passage.from_stored(chunk, fused[cid], dense.get(cid), lexical.get(cid)))
+            if len(passages) == top_k:
+                break
+        return passages
+
+
+class NewsRetriever(BaseRetriever):
+    """The hybrid retriever as a LangChain retriever: `Document`s carrying the chunk metadata."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    retriever: Retriever
+    top_k: int = 5
+    date_from: date | None = None
+    date_to: date | None = None
+    mode: Mode = "hybrid"
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        dates = DateFilter(self.date_from, self.date_to)
+        return [p.to_document() for p in self.retriever.search(query, self.top_k, dates, self.mode)]

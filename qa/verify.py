@@ -1,0 +1,94 @@
+"""Citation verification: is an answer sentence supported by the passages it cites?
+
+A sentence passes when every number, name and date in it appears in its evidence, and its
+support score (lexical recall of its content words, and embedding similarity to the best
+evidence sentence) reaches the threshold. The evaluation uses the same checker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.chunking import sentence_spans
+from qa.embedding import Embedder
+from qa.lexical import _STOP
+
+_MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+_TOKEN = re.compile(r"[A-Za-zÀ-ÿ][\w’'-]*|\d[\d,.]*\d|\d")
+_POSSESSIVE = re.compile(r"[’']s$")
+
+
+@dataclass(frozen=True)
+class Support:
+    supported: bool
+    score: float
+    missing: tuple[str, ...]  # numbers, names and dates of the sentence absent from the evidence
+    best: int = -1  # index of the evidence text holding the best-matching sentence
+    span: tuple[int, int] = (0, 0)  # that sentence's offsets inside evidence[best]
+
+
+def strip_markers(text: str) -> str:
+    return _MARKER.sub("", text).strip()
+
+
+def _norm(word: str) -> str:
+    word = _POSSESSIVE.sub("", word.lower()).strip(".,'’-")
+    return word.replace(",", "")
+
+
+def _stem(word: str) -> str:
+    """A light suffix stripper: visited/visits/visiting -> visit."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def key_terms(sentence: str) -> list[str]:
+    """Numbers and capitalized names (not sentence-initial, not stopwords)."""
+    terms = []
+    for i, match in enumerate(_TOKEN.finditer(sentence)):
+        token = match.group()
+        if token[0].isdigit():
+            terms.append(_norm(token).rstrip("."))
+        elif i > 0 and token[0].isupper() and _norm(token) not in _STOP and len(token) > 1:
+            terms.append(_norm(token))
+    return terms
+
+
+def content_words(text: str) -> set[str]:
+    words = (_norm(m.group()) for m in _TOKEN.finditer(text))
+    return {_stem(w) for w in words if w and w not in _STOP and len(w) > 2}
+
+
+class Verifier:
+    def __init__(self, embedder: Embedder, threshold: float = 0.5) -> None:
+        self.embedder = embedder
+        self.threshold = threshold
+
+    def check(self, sentence: str, evidence: Sequence[str]) -> Support:
+        sentence = strip_markers(sentence)
+        if not evidence or not sentence:
+            return Support(False, 0.0, tuple(key_terms(sentence)))
+        joined = " ".join(evidence)
+        present = {_norm(m.group()).rstrip(".") for m in _TOKEN.finditer(joined)}
+        missing = tuple(t for t in key_terms(sentence) if t not in present)
+        words = content_words(sentence)
+        lexical = len(words & content_words(joined)) / len(words) if words else 0.0
+        units: list[tuple[int, int, int]] = [
+            (i, s, e) for i, text in enumerate(evidence) for s, e in sentence_spans(text)
+        ]
+        if not units:
+            return Support(False, 0.0, missing)
+        vectors = np.array(
+            self.embedder.embed_documents([sentence] + [evidence[i][s:e] for i, s, e in units])
+        )
+        sims = vectors[1:] @ vectors[0]
+        best = int(np.argmax(sims))
+        score = 0.5 * lexical + 0.5 * float(sims[best])
+        i, s, e = units[best]
+        return Support(not missing and score >= self.threshold, score, missing, i, (s, e))
