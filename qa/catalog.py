@@ -129,7 +129,9 @@ class Catalog:
         with self.engine.begin() as conn:
             if self.engine.dialect.name == "sqlite":
                 stmt = sqlite_insert(state).values(key=key, value=value)
-                conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+                conn.execute(
+                    stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value})
+                )
             else:
                 conn.execute(delete(state).where(state.c.key == key))
                 conn.execute(state.insert().values(key=key, value=value))

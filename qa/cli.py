@@ -29,7 +29,9 @@ def _settings(**overrides: object) -> Settings:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files to index (default: all).")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files to index (default: all).")
+    ] = None,
     reset: Annotated[bool, typer.Option("--reset", help="Delete the index first.")] = False,
     corpus: Annotated[Path | None, typer.Option(help="Corpus folder (QA_CORPUS_DIR).")] = None,
     index_dir: Annotated[Path | None, typer.Option(help="Index folder (QA_INDEX_DIR).")] = None,
@@ -142,7 +144,7 @@ def ask(
         print()
     for c in answer.citations:
         when = c.date.isoformat() if c.date else "date unknown"
-        print(f"[{c.n}] {c.source} ({when}): \"{c.quote}\"")
+        print(f'[{c.n}] {c.source} ({when}): "{c.quote}"')
 
 
 @app.command()

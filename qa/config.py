@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     )
 
     # retrieval
-    top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer step.")
+    top_k: int = Field(7, ge=1, le=50, description="Passages handed to the answer step.")
     max_chunks_per_source: int = Field(2, ge=1, le=50, description="Cap per article in top_k.")
     candidates: int = Field(40, ge=5, le=500, description="Candidates per retriever before RRF.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
@@ -61,9 +61,9 @@ class Settings(BaseSettings):
     llm_api_key: str = Field("not-needed", description="API key for the OpenAI server.")
     llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one LLM call.")
     llm_max_tokens: int = Field(256, ge=16, le=4096, description="Token cap of one LLM answer.")
-    llm_context_tokens: int = Field(2048, ge=512, description="Context window for llamacpp.")
+    llm_context_tokens: int = Field(4096, ge=512, description="Context window for llamacpp.")
     refusal_threshold: float = Field(
-        0.35, description="Minimum evidence score of the best sentence; below it, refuse."
+        0.45, description="Minimum evidence score of the best sentence; below it, refuse."
     )
     support_threshold: float = Field(
         0.5, description="Minimum support score for an answer sentence to survive verification."

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import calendar
-import regex as re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-_MONTHS = {
-    name.lower(): i for i, name in enumerate(calendar.month_name) if name
-} | {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name} | {"sept": 9}
+import regex as re
+
+_MONTHS = (
+    {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+    | {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
+    | {"sept": 9}
+)
 _M = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
@@ -21,7 +24,8 @@ _WHEN = (
     rf"|{_YEAR})"  # 2023
 )
 _PHRASE = re.compile(
-    rf"\b(?P<op>in|during|on|before|until|till|by|after|since|from|as of)\s+(?:early\s+|late\s+|mid-?\s*)?{_WHEN}\b",
+    r"\b(?P<op>in|during|on|before|until|till|by|after|since|from|as of)\s+"
+    rf"(?:early\s+|late\s+|mid-?\s*)?{_WHEN}\b",
     re.IGNORECASE,
 )
 _RECENT = re.compile(r"\b(latest|most recent(ly)?|newest|last reported|currently|recent)\b", re.I)
@@ -39,19 +43,20 @@ def _span(match: re.Match, reference: date) -> tuple[date, date] | None:
     groups = match.groupdict()
     try:
         if groups.get("imonth"):
-            day = date(int(groups["year"]), int(groups["imonth"]), int(groups["iday"]))
-            return day, day
+            exact = date(int(groups["year"]), int(groups["imonth"]), int(groups["iday"]))
+            return exact, exact
         month = _MONTHS.get((groups.get("month") or "").lower().rstrip("."))
         year = int(groups["year"]) if groups.get("year") else None
         if month is None:
             if year is None:
                 return None
             return date(year, 1, 1), date(year, 12, 31)
-        if year is None:  # no year: the latest such month not after the reference date
-            year = reference.year if month <= reference.month else reference.year - 1
-        if groups.get("day"):
-            day = date(year, month, int(groups["day"]))
-            return day, day
+        day = int(groups["day"]) if groups.get("day") else None
+        if year is None:  # no year: the latest such day (or month) not after the reference date
+            latest = (month, day or 1) <= (reference.month, reference.day)
+            year = reference.year if latest else reference.year - 1
+        if day is not None:
+            return date(year, month, day), date(year, month, day)
         return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
     except ValueError:
         return None

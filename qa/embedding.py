@@ -27,8 +27,14 @@ class Embedder(Protocol):
     name: str
     dim: int
     max_tokens: int
-    embedded: int  # texts embedded so far (for "re-ingest embeds nothing")
-    seconds: float  # time spent inside the model
+
+    @property
+    def embedded(self) -> int:
+        """Texts embedded so far (for "re-ingest embeds nothing")."""
+
+    @property
+    def seconds(self) -> float:
+        """Time spent inside the model."""
 
     def count_tokens(self, texts: list[str]) -> list[int]: ...
     def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
@@ -69,6 +75,7 @@ class SentenceEmbedder(Embeddings):
             from qa.onnx_model import load_onnx
 
             self.model = load_onnx(path, cache_dir or Path(".cache"))
+            self.name += "+onnx-qint8"  # other vectors than fp32: never mixed in one index
         else:
             self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self.dim = int(self.model.get_embedding_dimension() or 0)

@@ -12,7 +12,6 @@ from qa.answer import (
     ChatGenerator,
     Draft,
     ExtractiveGenerator,
-    Generator,
     condense_rules,
     make_chat_model,
 )
@@ -72,8 +71,10 @@ class _Builder:
         if not cited or not support.supported:
             self.dropped += 1
             return None
-        marks = "".join(f"[{self._cite(m, body, support.span if i == support.best else None)}]"
-                        for i, m in enumerate(cited))
+        marks = "".join(
+            f"[{self._cite(m, body, support.span if i == support.best else None)}]"
+            for i, m in enumerate(cited)
+        )
         rendered = f"{body} {marks}"
         self.sentences.append(rendered)
         return rendered
@@ -87,8 +88,10 @@ class _Builder:
         else:
             if span is None:  # the passage sentence sharing most content words
                 words = content_words(sentence)
-                span = max(sentence_spans(p.text) or [(0, len(p.text))],
-                           key=lambda se: len(words & content_words(p.text[se[0] : se[1]])))
+                span = max(
+                    sentence_spans(p.text) or [(0, len(p.text))],
+                    key=lambda se: len(words & content_words(p.text[se[0] : se[1]])),
+                )
             start, end = p.start + span[0], p.start + span[1]
         n = len(self.numbers) + 1
         self.numbers[m] = n
@@ -171,11 +174,11 @@ class Engine:
         passages = self.retrieve(question, request.top_k, request.date_from, request.date_to)
         timings["retrieve"] = _ms(started)
         started = time.perf_counter()
-        ranked = self.extractive.score(question, passages)
+        evidence = self.extractive.evidence(question, passages) if passages else 0.0
         timings["evidence"] = _ms(started)
-        if not ranked or ranked[0].score < self.settings.refusal_threshold:
+        if evidence < self.settings.refusal_threshold:
             return question, backend, passages, None
-        return question, backend, passages, self.extractive.generate(question, passages, ranked)
+        return question, backend, passages, self.extractive.generate(question, passages)
 
     def ask(self, request: AskRequest) -> Answer:
         answer = None
@@ -187,7 +190,7 @@ class Engine:
         return answer
 
     def stream(self, request: AskRequest) -> Iterator[tuple[str, object]]:
-        """("token", verified text) events as sentences pass verification, then ("final", Answer)."""
+        """("token", text) as sentences pass verification, then ("final", Answer)."""
         begun = time.perf_counter()
         timings: dict[str, float] = {}
         question, backend, passages, fallback = self._prepare(request, timings)
@@ -226,14 +229,17 @@ class Engine:
             yield "final", _refusal(backend, question, timings, begun, builder.dropped)
             return
         timings["total"] = _ms(begun)
-        yield "final", Answer(
-            answer=" ".join(builder.sentences),
-            refused=False,
-            citations=builder.citations,
-            backend=backend,
-            timings_ms=timings,
-            dropped_sentences=builder.dropped,
-            question=question,
+        yield (
+            "final",
+            Answer(
+                answer=" ".join(builder.sentences),
+                refused=False,
+                citations=builder.citations,
+                backend=backend,
+                timings_ms=timings,
+                dropped_sentences=builder.dropped,
+                question=question,
+            ),
         )
 
     def _llm_sentences(

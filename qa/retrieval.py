@@ -30,7 +30,7 @@ class Passage:
     end: int
     date: date | None
     title: str | None
-    score: float  # fused (RRF) score
+    score: float  # fused (RRF) score; with a recency ordering, dated chunks add a date vote
     dense: float | None  # cosine similarity, when found by dense search
     lexical: float | None  # BM25 score, when found by BM25
 
@@ -119,29 +119,41 @@ class Retriever:
             for chunk in self.index.store.get(ids=missing) if missing else []:
                 found[chunk.chunk_id] = chunk
             rankings.append([cid for cid, _ in ranked if cid in found])
-        if dates.recency:  # a third ranking: newest first; undated chunks simply get no vote
-            dated = [cid for cid in found if found[cid].metadata.get("date_int")]
-            rankings.append(
-                sorted(dated, key=lambda cid: -int(found[cid].metadata["date_int"]))[
-                    : self.candidates // 2
-                ]
-            )
         fused: dict[str, float] = defaultdict(float)
         for ranking in rankings:
             for rank, cid in enumerate(ranking):
                 fused[cid] += 1.0 / (self.rrf_k + rank + 1)
-        passages: list[Passage] = []
+        order = self._capped(sorted(fused, key=lambda c: (-fused[c], c)), found)
+        if dates.recency:
+            order = self._newest_first(order, found, fused)
+        return [
+            Passage.from_stored(found[cid], fused[cid], dense.get(cid), lexical.get(cid))
+            for cid in order[:top_k]
+        ]
+
+    def _capped(self, order: list[str], found: dict[str, StoredChunk]) -> list[str]:
+        """At most `per_source` chunks of each article, so one article cannot crowd out others."""
         per_article: dict[str, int] = defaultdict(int)
-        for cid in sorted(fused, key=lambda c: (-fused[c], c)):
-            chunk = found[cid]
-            source = str(chunk.metadata["source"])
-            if per_article[source] >= self.per_source:
-                continue
-            per_article[source] += 1
-            passages.append(Passage.from_stored(chunk, fused[cid], dense.get(cid), lexical.get(cid)))
-            if len(passages) == top_k:
-                break
-        return passages
+        kept = []
+        for cid in order:
+            source = str(found[cid].metadata["source"])
+            if per_article[source] < self.per_source:
+                per_article[source] += 1
+                kept.append(cid)
+        return kept
+
+    def _newest_first(
+        self, order: list[str], found: dict[str, StoredChunk], fused: dict[str, float]
+    ) -> list[str]:
+        """Dated chunks re-ranked with a newest-first RRF vote, inside the slots dated chunks
+        held; undated chunks keep their relevance rank, so recency alone never drops them."""
+        dated = [cid for cid in order if found[cid].metadata.get("date_int")]
+        newest = sorted(dated, key=lambda cid: -int(found[cid].metadata["date_int"]))
+        for rank, cid in enumerate(newest[: self.candidates // 2]):
+            fused[cid] += 1.0 / (self.rrf_k + rank + 1)
+        boosted = iter(sorted(dated, key=lambda c: (-fused[c], c)))
+        is_dated = set(dated)
+        return [next(boosted) if cid in is_dated else cid for cid in order]
 
 
 class NewsRetriever(BaseRetriever):
