@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 FIND_LINKS := $(or $(PIP_FIND_LINKS),/opt/wheels)
 # CPU-only torch from the local wheel folder; a plain `torch` from the index is a CUDA build.
-UV_INSTALL = uv pip install -p $(PY) --find-links "$(FIND_LINKS)" "torch==2.13.0+cpu"
+UV_INSTALL = uv pip install --compile-bytecode -p $(PY) --find-links "$(FIND_LINKS)" "torch==2.13.0+cpu"
 HOST ?= 127.0.0.1
 PORT ?= 8000
 

@@ -16,10 +16,11 @@ from qa.corpus import Article
 
 TokenCounter = Callable[[list[str]], list[int]]
 
-_ABBREVIATIONS = frozenset(
+_ABBREVIATION_WORDS = (
     "mr mrs ms dr gen col lt sgt sen rep gov pres st jr sr prof capt maj adm cmdr co corp inc "
-    "ltd no vol vs etc jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e".split()
+    "ltd no vol vs etc jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e"
 )
+_ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
 _BOUNDARY = re.compile(r"[.!?…]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])")
 _LAST_WORD = re.compile(r"([\w.]+)[.!?…]+[\"”’')\]]*\s+\Z")
 
@@ -88,7 +89,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 def _split_long(text: str, span: tuple[int, int], budget: int) -> list[tuple[int, int]]:
     """Cut an over-long sentence at word boundaries into pieces within the budget."""
     pieces: list[tuple[int, int]] = []
-    words = [(m.start() + span[0], m.end() + span[0]) for m in re.finditer(r"\S+", text[span[0] : span[1]])]
+    words = [
+        (m.start() + span[0], m.end() + span[0])
+        for m in re.finditer(r"\S+", text[span[0] : span[1]])
+    ]
     counts = count_tokens([text[s:e] + " " for s, e in words])
     start, used = words[0][0], 0
     last_end = words[0][1]
@@ -102,7 +106,9 @@ def _split_long(text: str, span: tuple[int, int], budget: int) -> list[tuple[int
     return pieces
 
 
-def _pack(text: str, units: Sequence[tuple[int, int]], budget: int, overlap: int) -> list[tuple[int, int]]:
+def _pack(
+    text: str, units: Sequence[tuple[int, int]], budget: int, overlap: int
+) -> list[tuple[int, int]]:
     """Greedy windows of whole units within `budget`, each starting with up to `overlap` tokens
     of the previous window's tail."""
     expanded: list[tuple[int, int]] = []

@@ -12,8 +12,10 @@ import typer
 
 from qa.config import Settings, get_settings
 from qa.errors import QAError
+from qa.evaluation import eval_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app.add_typer(eval_app, name="eval")
 
 
 def _fail(exc: QAError) -> None:

@@ -206,9 +206,9 @@ def _records(name: str, raw: str) -> Iterator[tuple[int, dict[str, object]]]:
     if name.lower().endswith(".csv"):
         reader = csv.reader(io.StringIO(raw))
         header = next(reader, [])
-        line = reader.line_num
+        last = reader.line_num
         for row in reader:  # n is the file line where the record starts, as for .jsonl
-            n, line = line + 1, reader.line_num
+            n, last = last + 1, reader.line_num
             if any(cell.strip() for cell in row):
                 yield n, dict(zip(header, row, strict=False))
         return

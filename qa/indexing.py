@@ -78,6 +78,11 @@ def _same(article: Article, row: ArticleRow) -> bool:
     )
 
 
+def _in_scope(source: str, scope: set[str] | None) -> bool:
+    """Whether this ingest read `source` (None: the whole corpus; FILE#ID: its dump FILE)."""
+    return scope is None or source in scope or source.split("#", 1)[0] in scope
+
+
 def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
 
@@ -166,10 +171,12 @@ class Index:
         progress: Progress | None,
     ) -> None:
         rows = self.catalog.rows()
-        present = {a.source for a in found}
+        current = {a.source: a.content_hash for a in found}
         owner: dict[str, str] = {}  # content hash -> source that keeps it
         for source, row in sorted(rows.items()):
-            if source in present:
+            # an indexed text keeps its owner if its file is unchanged, or outside this ingest
+            unchanged = current.get(source) == row.content_hash
+            if unchanged or (source not in current and not _in_scope(source, scope)):
                 owner.setdefault(row.content_hash, source)
         todo: list[Article] = []
         for article in found:
@@ -182,12 +189,7 @@ class Index:
                 (report.updated if article.source in rows else report.added).append(article.source)
                 todo.append(article)
         kept = {a.source for a in found} - {d for d, _ in report.duplicates}
-        in_scope = [
-            s
-            for s in rows
-            if scope is None or s in scope or s.split("#", 1)[0] in scope
-        ]
-        gone = sorted(s for s in in_scope if s not in kept)
+        gone = sorted(s for s in rows if _in_scope(s, scope) and s not in kept)
         report.deleted.extend(gone)
 
         dirty = self.catalog.get_state("dirty") == "1"

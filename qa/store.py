@@ -89,7 +89,9 @@ class ChunkStore:
             for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
         ]
 
-    def get(self, ids: list[str] | None = None, where: dict[str, Any] | None = None) -> list[StoredChunk]:
+    def get(
+        self, ids: list[str] | None = None, where: dict[str, Any] | None = None
+    ) -> list[StoredChunk]:
         result = self.collection.get(ids=ids, where=where, include=["documents", "metadatas"])
         docs = result["documents"] or []
         metas = result["metadatas"] or []
