@@ -1,4 +1,4 @@
-"""The HTTP service: JSON and streaming answers, an OpenAI-compatible endpoint, documents, chat page.
+"""The HTTP service: JSON and streaming answers, OpenAI-compatible chat, documents, the chat page.
 
 The engine (embedder, index, answer backend) is opened once in `lifespan`; every blocking call
 runs in a worker thread, answers behind a semaphore of `max_concurrency`, writes one at a time.
@@ -6,15 +6,15 @@ runs in a worker thread, answers behind a semaphore of `max_concurrency`, writes
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import date
 from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -31,6 +31,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from qa.chunking import count_tokens
 from qa.config import Settings
 from qa.engine import Engine
 from qa.errors import QAError
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 MODEL_ID = "news-qa"
 SOURCES_HEADING = "\n\nSources:\n"
+MAX_HISTORY = 20  # turns kept from an OpenAI client's conversation
+MAX_TURN_CHARS = 8000  # the Turn limit of the answer contract
 T = TypeVar("T")
 
 
@@ -60,7 +63,7 @@ class ErrorBody(BaseModel):
 class DocumentInfo(BaseModel):
     source: str = Field(description="File name, or FILE#ID for a record of a dump.")
     title: str | None
-    date: date | None = Field(description="null means the date is unknown.")
+    date: dt.date | None = Field(description="null means the date is unknown.")
     chunks: int
 
 
@@ -117,11 +120,11 @@ class ChatRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     model: str = MODEL_ID
-    messages: list[ChatMessage] = Field(min_length=1, max_length=100)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
     stream: bool = False
     top_k: int | None = Field(None, ge=1, le=50, description="Extension: passages to use.")
-    date_from: date | None = Field(None, description="Extension: oldest article date.")
-    date_to: date | None = Field(None, description="Extension: newest article date.")
+    date_from: dt.date | None = Field(None, description="Extension: oldest article date.")
+    date_to: dt.date | None = Field(None, description="Extension: newest article date.")
     backend: BackendName | None = Field(None, description="Extension: answer backend.")
 
 
@@ -137,7 +140,9 @@ def error_body(kind: str, message: str) -> dict[str, Any]:
     return {"error": {"type": kind, "message": message}}
 
 
-def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> Response:
+def _error(
+    status: int, kind: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
     return JSONResponse(error_body(kind, message), status_code=status, headers=headers)
 
 
@@ -162,6 +167,9 @@ def _validation_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     parts = []
     for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            parts.append(f"body is not valid JSON: {err.get('ctx', {}).get('error', 'invalid')}")
+            continue
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
         parts.append(f"{where}: {err.get('msg', 'invalid')}")
     return _error(422, "validation_error", "; ".join(parts) or "invalid request")
@@ -265,7 +273,7 @@ async def _answer_off_loop(request: Request, fn: Callable[[], T]) -> T:
 
 
 async def _write_off_loop(request: Request, fn: Callable[[], T]) -> T:
-    """Run an index write in a thread, one at a time in this process (the file lock covers others)."""
+    """Run an index write in a thread, one at a time here (the index file lock covers others)."""
     async with request.app.state.write_slot:
         return await to_thread.run_sync(fn)
 
@@ -273,7 +281,7 @@ async def _write_off_loop(request: Request, fn: Callable[[], T]) -> T:
 async def _stream_off_loop(
     request: Request, engine: Engine, ask: AskRequest
 ) -> AsyncIterator[tuple[str, object]]:
-    """The engine's (kind, value) stream, each step computed in a thread, holding one answer slot."""
+    """The engine's (kind, value) stream, each step run in a thread, holding one answer slot."""
     async with request.app.state.answer_slots:
         items: Iterator[tuple[str, object]] = await to_thread.run_sync(
             lambda: iter(engine.stream(ask))
@@ -292,7 +300,7 @@ async def _stream_off_loop(
 # -- conversions ----------------------------------------------------------------------------
 
 
-def date_label(day: date | None) -> str:
+def date_label(day: dt.date | None) -> str:
     return day.isoformat() if day else "date unknown"
 
 
@@ -325,15 +333,15 @@ def chat_to_ask(chat: ChatRequest) -> AskRequest:
                 }
             ]
         )
-    history = [
-        Turn(role=role, content=text.split(SOURCES_HEADING, 1)[0])  # type: ignore[arg-type]
-        for role, text in turns[:last]
-        if role in ("user", "assistant")
-    ]
+    history: list[Turn] = []
+    for role, text in turns[:last]:
+        if role in ("user", "assistant"):  # without the source lists we appended to answers
+            content = text.split(SOURCES_HEADING, 1)[0][:MAX_TURN_CHARS]
+            history.append(Turn(role=role, content=content))  # type: ignore[arg-type]
     try:
         return AskRequest(
             question=turns[last][1],
-            history=history,
+            history=history[-MAX_HISTORY:],
             top_k=chat.top_k,
             date_from=chat.date_from,
             date_to=chat.date_to,
@@ -347,7 +355,19 @@ def _citations_json(citations: list[Citation]) -> list[dict[str, Any]]:
     return [c.model_dump(mode="json") for c in citations]
 
 
-def _completion(answer: Answer, model: str) -> dict[str, Any]:
+def _usage(ask: AskRequest, content: str) -> dict[str, int]:
+    """cl100k token counts, so clients that track usage see plausible numbers."""
+    prompt, completion = count_tokens(
+        [" ".join([*(t.content for t in ask.history), ask.question]), content]
+    )
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+def _completion(ask: AskRequest, answer: Answer, model: str) -> dict[str, Any]:
     content = answer.answer + sources_text(answer.citations)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
@@ -362,7 +382,7 @@ def _completion(answer: Answer, model: str) -> dict[str, Any]:
                 "logprobs": None,
             }
         ],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "usage": _usage(ask, content),
         "citations": _citations_json(answer.citations),
         "refused": answer.refused,
     }
@@ -429,7 +449,7 @@ def _add_answer_routes(app: FastAPI) -> None:
         if not body.stream:
             answer = await _answer_off_loop(request, lambda: engine.ask(ask_request))
             request.app.state.metrics.observe_answer(answer)
-            return JSONResponse(_completion(answer, model))
+            return JSONResponse(_completion(ask_request, answer, model))
         cid = f"chatcmpl-{uuid.uuid4().hex}"
 
         async def chunks() -> AsyncIterator[ServerSentEvent]:
@@ -441,9 +461,11 @@ def _add_answer_routes(app: FastAPI) -> None:
                         sent += value
                         yield ServerSentEvent(_chunk(cid, model, {"content": value}))
                     elif kind == "final" and isinstance(value, Answer):
+                        # the verified text was streamed; send what is left and the sources
+                        sources = sources_text(value.citations)
                         rest = value.answer[len(sent) :] if value.answer.startswith(sent) else ""
-                        tail = rest + sources_text(value.citations)
-                        last = json.loads(_chunk(cid, model, {"content": tail}, "stop"))
+                        last = json.loads(_chunk(cid, model, {"content": rest + sources}, "stop"))
+                        last["usage"] = _usage(ask_request, value.answer + sources)
                         last["citations"] = _citations_json(value.citations)
                         last["refused"] = value.refused
                         yield ServerSentEvent(json.dumps(last))
@@ -609,14 +631,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     _add_answer_routes(app)
     _add_document_routes(app)
     _add_service_routes(app)
-    if settings.cors_origins:
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    if settings.cors_origins:  # closed unless origins are configured
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
         )
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 

@@ -60,8 +60,26 @@ def key_terms(sentence: str) -> list[str]:
     return terms
 
 
+_ALIASES = {
+    "gen": "general",
+    "col": "colonel",
+    "lt": "lieutenant",
+    "sgt": "sergeant",
+    "gov": "governor",
+    "sen": "senator",
+    "rep": "representative",
+    "pres": "president",
+    "met": "meet",
+    "meeting": "meet",
+    "led": "lead",
+    "leader": "lead",
+    "took": "take",
+    "u.s": "us",
+}
+
+
 def content_words(text: str) -> set[str]:
-    words = (_norm(m.group()) for m in _TOKEN.finditer(text))
+    words = (_ALIASES.get(w, w) for w in (_norm(m.group()) for m in _TOKEN.finditer(text)))
     return {_stem(w) for w in words if w and w not in _STOP and len(w) > 2}
 
 

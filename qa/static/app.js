@@ -254,7 +254,8 @@ function docItem(doc) {
   const open = el("button", { type: "button", class: "doc-open",
     "aria-label": `Open ${doc.title || doc.source}, ${dateLabel(doc.date)}` },
     el("span", { class: "title" }, doc.title || doc.source),
-    el("span", { class: "sub" }, `${doc.source} · ${dateLabel(doc.date)} · ${doc.chunks} chunks`));
+    el("span", { class: "sub" },
+      `${doc.title ? `${doc.source} · ` : ""}${dateLabel(doc.date)} · ${doc.chunks} chunks`));
   open.addEventListener("click", () => openArticle({ source: doc.source, date: doc.date, title: doc.title }, null));
   const remove = el("button", { type: "button", class: "doc-delete", "aria-label": `Delete ${doc.source}` }, "Delete");
   remove.addEventListener("click", () => deleteDoc(doc.source));
