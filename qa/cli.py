@@ -38,6 +38,9 @@ def ingest(
     corpus: Annotated[Path | None, typer.Option(help="Corpus folder (QA_CORPUS_DIR).")] = None,
     index_dir: Annotated[Path | None, typer.Option(help="Index folder (QA_INDEX_DIR).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for another ingest to finish.", min=0)
+    ] = 60.0,
 ) -> None:
     """Index the corpus folder; only what changed is embedded again."""
     from rich.progress import Progress
@@ -54,11 +57,15 @@ def ingest(
             with Progress(transient=True) as bar:
                 task = bar.add_task("embedding", total=None)
                 report = index.ingest(
-                    paths or None, progress=lambda d, t: bar.update(task, completed=d, total=t)
+                    paths or None,
+                    progress=lambda d, t: bar.update(task, completed=d, total=t),
+                    wait=wait,
                 )
         else:
             report = index.ingest(
-                paths or None, progress=lambda d, t: print(f"indexed {d}/{t} articles", flush=True)
+                paths or None,
+                progress=lambda d, t: print(f"indexed {d}/{t} articles", flush=True),
+                wait=wait,
             )
     except QAError as exc:
         _fail(exc)
@@ -103,6 +110,55 @@ def stats(
     print(f"dates:     {result.first_date or '-'} .. {result.last_date or '-'}")
     print(f"index:     {result.index_bytes / 1e6:.1f} MB at {settings.index_dir}")
     print(f"model:     {result.embedding_model}")
+
+
+@app.command()
+def verify(
+    corpus: Annotated[Path | None, typer.Option(help="Corpus folder (QA_CORPUS_DIR).")] = None,
+    index_dir: Annotated[Path | None, typer.Option(help="Index folder (QA_INDEX_DIR).")] = None,
+) -> None:
+    """Check index, record manager and BM25 state against the corpus; exit 1 on differences."""
+    from qa.consistency import verify_index
+    from qa.indexing import Index, make_embedder
+
+    settings = _settings(corpus_dir=corpus, index_dir=index_dir)
+    try:
+        problems = verify_index(Index(settings, make_embedder(settings)))
+    except QAError as exc:
+        _fail(exc)
+        return
+    for problem in problems:
+        print(problem)
+    if problems:
+        typer.secho(
+            f"{len(problems)} differences; run `qa ingest` or `qa reindex`",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
+    print("index is consistent with the corpus")
+
+
+@app.command()
+def reindex(
+    corpus: Annotated[Path | None, typer.Option(help="Corpus folder (QA_CORPUS_DIR).")] = None,
+    index_dir: Annotated[Path | None, typer.Option(help="Index folder (QA_INDEX_DIR).")] = None,
+) -> None:
+    """Delete everything derived and rebuild the index from the corpus files."""
+    from qa.consistency import reindex as rebuild
+    from qa.indexing import describe
+
+    settings = _settings(corpus_dir=corpus, index_dir=index_dir)
+    logging.basicConfig(level=logging.ERROR)
+    try:
+        summary = describe(rebuild(settings))
+    except QAError as exc:
+        _fail(exc)
+        return
+    print(
+        f"reindexed {summary['added']} articles, {summary['chunks_added']} chunks "
+        f"in {summary['seconds']:.1f}s"
+    )
 
 
 @app.command()
