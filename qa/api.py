@@ -34,9 +34,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from qa.chunking import count_tokens
 from qa.config import Settings
 from qa.engine import Engine
-from qa.errors import QAError
+from qa.errors import InputError, QAError
 from qa.indexing import describe
 from qa.metrics import Metrics, MetricsMiddleware
+from qa.ratelimit import RateLimit, SlidingWindow, parse_rate
 from qa.schema import Answer, AskRequest, BackendName, Citation, Turn
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ MODEL_ID = "news-qa"
 SOURCES_HEADING = "\n\nSources:\n"
 MAX_HISTORY = 20  # turns kept from an OpenAI client's conversation
 MAX_TURN_CHARS = 8000  # the Turn limit of the answer contract
+UNLIMITED = ("/healthz", "/readyz")  # probes are never rate limited
 T = TypeVar("T")
 
 
@@ -52,11 +54,15 @@ T = TypeVar("T")
 
 
 class ErrorDetail(BaseModel):
-    type: str
-    message: str
+    model_config = ConfigDict(extra="forbid")
+    type: str = Field(description="snake_case error class, e.g. validation_error.")
+    message: str = Field(description="What was wrong and what to do.")
 
 
 class ErrorBody(BaseModel):
+    """Every error response: {"error": {"type", "message"}}."""
+
+    model_config = ConfigDict(extra="forbid")
     error: ErrorDetail
 
 
@@ -128,7 +134,32 @@ class ChatRequest(BaseModel):
     backend: BackendName | None = Field(None, description="Extension: answer backend.")
 
 
+SSE_EVENT = {  # one Server-Sent Event of /ask/stream; `data` is JSON
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"enum": ["token", "citations", "final", "error", "done"]},
+        "data": {"type": "string", "description": "JSON: {text}, [citation], Answer, {error}, {}"},
+    },
+}
+
+
 # -- errors ---------------------------------------------------------------------------------
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        400: "Bad input (a date, a backend, an upload) or an unreadable corpus file.",
+        401: "The API key is missing or wrong (QA_API_KEY).",
+        404: "No such document or endpoint.",
+        409: "The index is busy (another ingest) or unusable.",
+        413: "The request body is over QA_MAX_BODY_BYTES.",
+        422: "The request does not match the schema.",
+        429: "Over the per-client rate limit (QA_RATE_LIMIT); see Retry-After.",
+        500: "Internal error; see the service log.",
+        502: "The answer backend failed (unreachable, timeout, token cap).",
+    }.items()
+}
 
 
 def _snake(name: str) -> str:
@@ -411,7 +442,13 @@ def _add_answer_routes(app: FastAPI) -> None:
         request.app.state.metrics.observe_answer(answer)
         return answer
 
-    @app.post("/ask/stream", tags=["answers"], dependencies=ReadAccess)
+    @app.post(
+        "/ask/stream",
+        tags=["answers"],
+        dependencies=ReadAccess,
+        response_class=EventSourceResponse,
+        responses={200: {"content": {"text/event-stream": {"schema": SSE_EVENT}}}},
+    )
     async def ask_stream(request: Request, body: AskRequest, engine: EngineDep) -> Response:
         """Server-Sent Events: `token`*, `citations`, `final` (the verified Answer), `done`.
 
@@ -515,6 +552,9 @@ def _add_document_routes(app: FastAPI) -> None:
         """Upload one or more articles into the corpus folder and index them."""
         cap = request.app.state.settings.max_upload_bytes
         payload = [(f.filename or "", await f.read(cap + 1)) for f in files]
+        for name, data in payload:  # refuse here: a truncated read must never be indexed
+            if len(data) > cap:
+                raise InputError(f"{name!r} is over the upload limit of {cap} bytes")
         report = await _write_off_loop(request, lambda: engine.index.add_files(payload))
         return describe(report)
 
@@ -600,6 +640,7 @@ async def _rescan(app: FastAPI, seconds: int) -> None:
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """The service; opens the engine in `lifespan` unless one is given (tests share one)."""
+    rate = parse_rate(settings.rate_limit)  # a bad QA_RATE_LIMIT fails here, at startup
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -615,6 +656,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         version="0.1.0",
         summary="Answers from dated news articles, every claim cited with file and date.",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,  # every error is {"error": {"type", "message"}}
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -632,6 +674,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     _add_document_routes(app)
     _add_service_routes(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    if rate is not None:  # outside the body limit, inside CORS so browsers can read a 429
+        app.add_middleware(RateLimit, window=SlidingWindow(rate), exempt=UNLIMITED)
     if settings.cors_origins:  # closed unless origins are configured
         app.add_middleware(
             CORSMiddleware,
@@ -643,14 +687,24 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     return app
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
-    """Run the service with uvicorn (one process; the engine is loaded once at startup)."""
+def server_config(settings: Settings, host: str | None = None, port: int | None = None) -> Any:
+    """The uvicorn config of `serve`: QA_HOST (127.0.0.1 by default) unless `host` is given.
+
+    uvicorn trusts X-Forwarded-For only from FORWARDED_ALLOW_IPS (default 127.0.0.1,::1).
+    """
     import uvicorn
 
-    uvicorn.run(
+    return uvicorn.Config(
         create_app(settings),
-        host=host,
-        port=port,
+        host=host or settings.host,
+        port=port or settings.port,
         log_level="info",
         timeout_graceful_shutdown=10,
     )
+
+
+def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+    """Run the service with uvicorn (one process; the engine is loaded once at startup)."""
+    import uvicorn
+
+    uvicorn.Server(server_config(settings, host, port)).run()

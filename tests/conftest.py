@@ -51,7 +51,11 @@ def make_settings(tmp: Path, corpus: Path | None = None, **overrides: object) ->
     target = tmp / "corpus"
     if not target.exists():
         shutil.copytree(corpus or SEEDS, target)
-    values: dict[str, object] = {"corpus_dir": target, "index_dir": tmp / "index"}
+    values: dict[str, object] = {
+        "corpus_dir": target,
+        "index_dir": tmp / "index",
+        "rate_limit": "0",
+    }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

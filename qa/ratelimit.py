@@ -1,0 +1,101 @@
+"""Per-client rate limit of the HTTP service (`QA_RATE_LIMIT`), a sliding window in memory.
+
+One process, one window per client address; behind a reverse proxy the address is the one
+uvicorn puts in the ASGI scope (see `--proxy-headers` / `--forwarded-allow-ips` in the README).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from qa.errors import InputError
+
+UNITS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+_RATE = re.compile(r"(\d+)\s*/\s*(second|minute|hour|day)s?")
+MAX_CLIENTS = 10_000  # windows kept before idle ones are pruned
+
+
+@dataclass(frozen=True)
+class Rate:
+    count: int
+    seconds: float
+
+    def __str__(self) -> str:
+        unit = next(u for u, s in UNITS.items() if s == self.seconds)
+        return f"{self.count}/{unit}"
+
+
+def parse_rate(text: str) -> Rate | None:
+    """`N/second|minute|hour|day` -> Rate; `0` -> None (no limit); anything else is refused."""
+    value = text.strip().lower()
+    if value == "0":
+        return None
+    match = _RATE.fullmatch(value)
+    if match is None or int(match.group(1)) < 1:
+        raise InputError(
+            f"QA_RATE_LIMIT {text!r} is not a rate; use e.g. 60/minute or 5/second, or 0 for none"
+        )
+    return Rate(int(match.group(1)), UNITS[match.group(2)])
+
+
+class SlidingWindow:
+    """Admits at most `rate.count` hits per client within any `rate.seconds` window."""
+
+    def __init__(self, rate: Rate, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.clock = clock
+        self.hits: dict[str, deque[float]] = {}
+
+    def hit(self, client: str) -> float:
+        """Record a hit; 0.0 if admitted, else the seconds until the client may retry."""
+        now = self.clock()
+        if len(self.hits) > MAX_CLIENTS:
+            self._prune(now)
+        window = self.hits.setdefault(client, deque())
+        while window and window[0] <= now - self.rate.seconds:
+            window.popleft()
+        if len(window) >= self.rate.count:
+            return window[0] + self.rate.seconds - now
+        window.append(now)
+        return 0.0
+
+    def _prune(self, now: float) -> None:
+        idle = [c for c, w in self.hits.items() if not w or w[-1] <= now - self.rate.seconds]
+        for client in idle:
+            del self.hits[client]
+
+
+class RateLimit:
+    """ASGI middleware answering 429 with a JSON error and `Retry-After` over the limit."""
+
+    def __init__(self, app: ASGIApp, window: SlidingWindow, exempt: Collection[str] = ()) -> None:
+        self.app = app
+        self.window = window
+        self.exempt = frozenset(exempt)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        wait = self.window.hit(client[0] if client else "unknown")
+        if not wait:
+            await self.app(scope, receive, send)
+            return
+        retry = max(1, math.ceil(wait))
+        message = (
+            f"rate limit of {self.window.rate} per client exceeded (QA_RATE_LIMIT); "
+            f"retry in {retry} s"
+        )
+        body = json.dumps({"error": {"type": "too_many_requests", "message": message}}).encode()
+        headers = [(b"content-type", b"application/json"), (b"retry-after", str(retry).encode())]
+        await send({"type": "http.response.start", "status": 429, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
