@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.exceptions import HTTPException
@@ -651,7 +652,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             yield
             tasks.cancel_scope.cancel()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # FastAPI with /docs served from the package: works offline
         title="news-qa",
         version="0.1.0",
         summary="Answers from dated news articles, every claim cited with file and date.",

@@ -7,6 +7,7 @@ delete, ingest, rescan) build their own index from a private copy of the seeds.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -332,6 +333,15 @@ def test_chat_page_is_served_offline_with_a_strict_policy(client: TestClient) ->
         assert "http://" not in body and "https://" not in body  # no CDN
     assert "innerHTML" not in client.get("/static/app.js").text
     assert client.get("/openapi.json").json()["info"]["title"] == "news-qa"
+
+
+def test_interactive_docs_work_offline(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    scripts = re.findall(r'<script src="([^"]+)"', page.text)
+    assert scripts and all(src.startswith("/") for src in scripts)  # nothing from a CDN
+    for src in scripts:
+        assert client.get(src).status_code == 200
 
 
 def test_body_over_the_limit_is_413(seed_engine: Engine) -> None:
