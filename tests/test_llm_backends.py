@@ -1,0 +1,176 @@
+"""The LLM answer backends end to end: llama.cpp in process with the real SmolLM2 GGUF, and the
+OpenAI-compatible backend against llama-cpp-python's own server started on loopback."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from qa.answer import ChatGenerator, make_chat_model, smollm2_path
+from qa.engine import Engine
+from qa.errors import BackendError
+from qa.indexing import Index
+from qa.schema import REFUSAL, Answer, AskRequest
+from tests.test_verify import assert_contract
+
+pytest.importorskip("llama_cpp", reason="needs the llamacpp extra")
+pytestmark = pytest.mark.slow
+
+TOP_K = 5  # five passages keep the prompt well inside SmolLM2's 2048-token server context
+MAX_TOKENS = 128  # a short draft keeps the CPU time of each answer modest
+QUESTIONS = ["How many US troops are in Niger?", "Will Chad intervene militarily in Niger?"]
+
+
+def check_contract(engine: Engine, request: AskRequest, answer: Answer, backend: str) -> None:
+    """Verified sentences with valid citations, the extractive fallback, or a refusal; never a
+    citation to a passage that was not retrieved."""
+    assert answer.backend == backend
+    passages = engine.retrieve(answer.question or request.question, request.top_k)
+    assert_contract(answer, passages)
+    if answer.refused:
+        assert answer.answer == REFUSAL and answer.citations == []
+        return
+    assert answer.citations
+    for c in answer.citations:
+        text = engine.index.catalog.text(c.source)
+        assert text is not None and c.quote == text[c.start : c.end]
+
+
+# -- llama.cpp in process -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def llamacpp_engine(seed_index: Index, real_embedder: Any) -> Engine:
+    update = {"llm_backend": "llamacpp", "llm_max_tokens": MAX_TOKENS}
+    return Engine(seed_index.settings.model_copy(update=update), seed_index, real_embedder)
+
+
+def test_llamacpp_answers_end_to_end(llamacpp_engine: Engine) -> None:
+    request = AskRequest(question=QUESTIONS[0], top_k=TOP_K)
+    answer = llamacpp_engine.ask(request)
+    check_contract(llamacpp_engine, request, answer, "llamacpp")
+    assert "generate" in answer.timings_ms
+
+
+def test_llamacpp_streams_verified_text(llamacpp_engine: Engine) -> None:
+    request = AskRequest(question=QUESTIONS[1], top_k=TOP_K)
+    events = list(llamacpp_engine.stream(request))
+    final = events[-1][1]
+    assert isinstance(final, Answer)
+    assert "".join(str(v) for kind, v in events if kind == "token") == final.answer
+    check_contract(llamacpp_engine, request, final, "llamacpp")
+
+
+def test_llamacpp_missing_model_is_a_clear_error(seed_index: Index, tmp_path: Path) -> None:
+    settings = seed_index.settings.model_copy(update={"llm_model_path": tmp_path / "nope.gguf"})
+    with pytest.raises(BackendError, match=r"nope\.gguf not found; set QA_LLM_MODEL_PATH"):
+        make_chat_model(settings, "llamacpp")
+
+
+# -- OpenAI-compatible server on loopback -------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def openai_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama-cpp-python's OpenAI-compatible server with SmolLM2, one per module."""
+    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
+    port = _free_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path())]
+    command += ["--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--n_ctx", "2048"]
+    log = log_path.open("wb")  # a file, not a pipe: llama.cpp logs a lot and would block
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if server.poll() is not None:
+                err = log_path.read_text(errors="replace")[-2000:]
+                pytest.fail(f"llama_cpp.server exited with {server.returncode}: {err}")
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("llama_cpp.server did not answer /v1/models within 120 s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def _openai_engine(seed_index: Index, real_embedder: Any, url: str, **extra: object) -> Engine:
+    update = {"llm_base_url": url, "llm_model": "smollm2", "llm_max_tokens": MAX_TOKENS, **extra}
+    return Engine(seed_index.settings.model_copy(update=update), seed_index, real_embedder)
+
+
+@pytest.mark.integration
+def test_openai_server_lists_the_model(openai_url: str) -> None:
+    models = httpx.get(f"{openai_url}/models", timeout=10).json()
+    assert "smollm2" in [m["id"] for m in models["data"]]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_openai_backend_answers_end_to_end(
+    seed_index: Index, real_embedder: Any, openai_url: str, question: str
+) -> None:
+    engine = _openai_engine(seed_index, real_embedder, openai_url)
+    request = AskRequest(question=question, top_k=TOP_K, backend="openai")
+    answer = engine.ask(request)
+    check_contract(engine, request, answer, "openai")
+
+
+@pytest.mark.integration
+def test_openai_timeout_is_a_backend_error(
+    seed_index: Index, real_embedder: Any, openai_url: str
+) -> None:
+    engine = _openai_engine(seed_index, real_embedder, openai_url, llm_timeout_s=0.001)
+    request = AskRequest(question=QUESTIONS[0], top_k=TOP_K, backend="openai")
+    with pytest.raises(BackendError, match=r"openai backend .*(timed out|QA_LLM_TIMEOUT_S)") as err:
+        engine.ask(request)
+    assert err.value.status_code == 502
+
+
+@pytest.mark.integration
+def test_chat_generator_timeout_names_the_setting(openai_url: str, seed_index: Index) -> None:
+    settings = seed_index.settings.model_copy(
+        update={"llm_base_url": openai_url, "llm_model": "smollm2", "llm_timeout_s": 0.001}
+    )
+    generator = ChatGenerator("openai", make_chat_model(settings, "openai"), timeout_s=0.001)
+    with pytest.raises(BackendError, match=r"QA_LLM_TIMEOUT_S|timed out"):
+        generator.generate(QUESTIONS[0], [])
+
+
+def test_openai_unreachable_server_is_a_backend_error(
+    seed_index: Index, real_embedder: Any
+) -> None:
+    engine = _openai_engine(seed_index, real_embedder, f"http://127.0.0.1:{_free_port()}/v1")
+    with pytest.raises(BackendError, match="openai backend failed"):
+        engine.ask(AskRequest(question=QUESTIONS[0], top_k=TOP_K, backend="openai"))
+
+
+def test_openai_without_base_url_is_a_clear_error(seed_index: Index) -> None:
+    with pytest.raises(BackendError, match="QA_LLM_BASE_URL"):
+        make_chat_model(seed_index.settings, "openai")
