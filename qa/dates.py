@@ -28,7 +28,7 @@ _PHRASE = re.compile(
     rf"(?:early\s+|late\s+|mid-?\s*)?{_WHEN}\b",
     re.IGNORECASE,
 )
-_RECENT = re.compile(r"\b(latest|most recent(ly)?|newest|last reported|currently|recent)\b", re.I)
+_RECENT = re.compile(r"\b(latest|most recent(ly)?|newest|last reported|currently)\b", re.I)
 
 
 @dataclass(frozen=True)

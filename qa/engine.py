@@ -26,6 +26,7 @@ from qa.verify import Verifier, content_words, strip_markers
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _LEADING = re.compile(r"\A(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
+_TRAILING = re.compile(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
 _REFUSAL = re.compile(r"\b(do(es)? not (say|contain|mention)|no information|cannot answer)\b", re.I)
 
 
@@ -245,17 +246,20 @@ class Engine:
     def _llm_sentences(
         self, backend: str, question: str, passages: Sequence[Passage]
     ) -> Iterator[str]:
-        """Complete sentences of the LLM's streamed draft, as soon as each one ends."""
+        """Complete sentences of the LLM's streamed draft (with their trailing [n] markers),
+        each as soon as the next sentence has begun."""
         generator, lock = self.chat(backend)
         buffer = ""
         with lock:
             for delta in generator.stream(question, passages):
                 buffer += delta
-                parts = split_draft(buffer)
-                while len(parts) >= 2 and re.search(r"\w", strip_markers(parts[1]) or ""):
-                    yield parts[0]
-                    buffer = buffer[buffer.index(parts[0]) + len(parts[0]) :]
-                    parts = split_draft(buffer)
+                while len(spans := sentence_spans(buffer)) >= 2:
+                    marks = _TRAILING.match(buffer, spans[0][1])
+                    cut = marks.end() if marks else spans[0][1]
+                    if not re.search(r"\w", strip_markers(buffer[cut:])):
+                        break  # the next sentence has not really started yet
+                    yield buffer[:cut]
+                    buffer = buffer[cut:]
         yield from split_draft(buffer)
 
 

@@ -145,11 +145,6 @@ def test_off_topic_question_is_refused(engine: Engine, question: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="refusal threshold (qa/config.py, being tuned): answered with 002's 'The junta has "
-    "called on Niger's population to defend the nation.'",
-)
 def test_population_of_niger_is_refused(engine: Engine) -> None:
     request = AskRequest(question="What is the population of Niger?")
     answer = engine.ask(request)

@@ -181,13 +181,6 @@ def test_planted_unsupported_sentence_is_removed(engine: ScriptedEngine) -> None
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    raises=ValueError,
-    strict=True,
-    reason="qa/engine.py Engine._llm_sentences: split_draft() re-joins 'X. [1]' as 'X.[1]', "
-    "so buffer.index(parts[0]) raises 'substring not found' for a marker after the full stop, "
-    "the format prompts/system.txt asks for; remove this marker once fixed",
-)
 def test_planted_sentence_in_the_prompted_format_is_removed(engine: ScriptedEngine) -> None:
     n = _n_of(engine, "1,100 troops")
     engine.script(f"The United States has 1,100 troops in Niger. [{n}] {PLANTED} [{n}]")
