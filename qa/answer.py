@@ -315,15 +315,21 @@ class ChatGenerator:
         user = load_prompt("answer").format(passages=format_passages(passages), question=question)
         return [SystemMessage(load_prompt("system")), HumanMessage(user)]
 
+    def _timeout(self) -> BackendError:
+        return BackendError(
+            f"the {self.name} backend took longer than {self.timeout_s:g}s; "
+            "raise QA_LLM_TIMEOUT_S or use a faster model"
+        )
+
     def _call(self, messages: list[Any]) -> str:
         future = self._pool.submit(self.model.invoke, messages)
         try:
             return str(future.result(timeout=self.timeout_s).content)
         except concurrent.futures.TimeoutError as exc:
-            raise BackendError(
-                f"the {self.name} backend took longer than {self.timeout_s:.0f}s (QA_LLM_TIMEOUT_S)"
-            ) from exc
+            raise self._timeout() from exc
         except Exception as exc:
+            if "timed out" in str(exc).lower():
+                raise self._timeout() from exc
             raise BackendError(f"the {self.name} backend failed: {exc}") from exc
 
     def generate(self, question: str, passages: Sequence[Passage]) -> Draft:
