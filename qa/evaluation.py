@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import string
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -25,7 +26,23 @@ from qa.errors import InputError, QAError
 from qa.schema import Answer, AskRequest
 
 MODES = ("hybrid", "dense", "lexical")
-LOWER_IS_BETTER = {"false_refusal_rate", "dropped_sentences"}
+LOWER_IS_BETTER = {
+    "false_refusal_rate",
+    "dropped_sentences",
+    "uncited_answers",
+    "citations_out_of_range",
+    "errors",
+}
+SETTINGS_SHOWN = (
+    "corpus_dir",
+    "embedding_model",
+    "chunk_tokens",
+    "chunk_overlap",
+    "top_k",
+    "max_chunks_per_source",
+    "refusal_threshold",
+    "support_threshold",
+)
 
 # ---------------------------------------------------------------- gold
 
@@ -143,6 +160,15 @@ def reciprocal_rank(ranked: Sequence[str], item: GoldItem) -> float:
     return next((1.0 / (r + 1) for r, source in enumerate(ranked) if source in gold), 0.0)
 
 
+def in_range(day: date | None, item: GoldItem) -> bool:
+    """Whether an article date fits the item's explicit range (undated never fits a range)."""
+    if not (item.date_from or item.date_to):
+        return True
+    if day is None:
+        return False
+    return (item.date_from or date.min) <= day <= (item.date_to or date.max)
+
+
 def split_sentences(answer: str) -> list[str]:
     """Answer sentences, with a marker that follows a full stop kept on its own sentence."""
     sentences: list[str] = []
@@ -178,6 +204,8 @@ class Outcome(BaseModel):
     cited: list[str] = Field(default_factory=list)
     correct: bool = False
     f1: float = 0.0
+    citations: int = 0
+    out_of_range: int = 0  # citations dated outside the gold item's date_from..date_to
     cited_gold: int = 0  # distinct cited files that are gold sources
     hits: int = 0  # as in `source_hits`
     needed: int = 0
@@ -225,6 +253,8 @@ def score(
         answer=answer.answer,
         refused=answer.refused,
         cited=cited,
+        citations=len(answer.citations),
+        out_of_range=sum(not in_range(c.date, item) for c in answer.citations),
         correct=not answer.refused and is_correct(answer.answer, item),
         f1=0.0 if answer.refused else token_f1(answer.answer, item),
         cited_gold=len(set(cited) & set(item.sources)),
@@ -293,6 +323,9 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Metric]:
         "refusal_recall": ratio(sum(o.refused for o in unanswerable), len(unanswerable)),
         "false_refusal_rate": ratio(len(answerable) - len(answered), len(answerable)),
         "dropped_sentences": ratio(sum(o.dropped for o in spoken), len(spoken)),
+        "citations_out_of_range": ratio(
+            sum(o.out_of_range for o in ok), sum(o.citations for o in ok)
+        ),
         "errors": ratio(len(outcomes) - len(ok), len(outcomes)),
     }
 
@@ -305,9 +338,9 @@ def percentiles(values: Sequence[float]) -> dict[str, float]:
 
 
 def latency(outcomes: Sequence[Outcome]) -> dict[str, dict[str, float]]:
-    """p50/p95 of the wall time per question and of each phase in `Answer.timings_ms`."""
+    """p50/p95 of the wall time of a question and of each phase in `Answer.timings_ms`."""
     phases = sorted({k for o in outcomes for k in o.timings_ms})
-    table = {"question": percentiles([o.wall_ms for o in outcomes if not o.error])}
+    table = {"wall": percentiles([o.wall_ms for o in outcomes if not o.error])}
     for phase in phases:
         table[phase] = percentiles([o.timings_ms[phase] for o in outcomes if phase in o.timings_ms])
     return table
@@ -348,7 +381,8 @@ class Report(BaseModel):
     gold: str
     questions: int
     answerable: int
-    top_k: int
+    top_k: int  # passages handed to the answer step
+    recall_k: int = 5  # passages the retrieval metrics look at
     settings: dict[str, Any] = Field(default_factory=dict)
     retrieval: dict[str, RetrievalReport] = Field(default_factory=dict)
     backends: dict[str, BackendReport] = Field(default_factory=dict)
@@ -386,6 +420,41 @@ def evaluate_retrieval(
     return result
 
 
+def ask_one(
+    engine: EvalEngine,
+    item: GoldItem,
+    backend: str,
+    top_k: int | None,
+    support: Support,
+    fetch: Callable[[list[str]], dict[str, str]],
+) -> Outcome:
+    """Ask one gold question; a backend failure is recorded as an error, not raised."""
+    request = AskRequest.model_validate(
+        {
+            "question": item.question,
+            "top_k": top_k,
+            "date_from": item.date_from,
+            "date_to": item.date_to,
+            "backend": backend,
+        }
+    )
+    started = time.perf_counter()
+    try:
+        answer = engine.ask(request)
+    except QAError as exc:
+        return Outcome(
+            id=item.id,
+            question=item.question,
+            answerable=item.answerable,
+            expected=item.answers,
+            sources=item.sources,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+    wall = (time.perf_counter() - started) * 1000
+    texts = fetch([c.chunk_id for c in answer.citations]) if answer.citations else {}
+    return score(item, answer, support, texts, wall)
+
+
 def evaluate_backend(
     engine: EvalEngine,
     gold: Sequence[GoldItem],
@@ -398,33 +467,7 @@ def evaluate_backend(
     """Ask every gold question with one backend and score the answers."""
     outcomes = []
     for n, item in enumerate(gold, start=1):
-        request = AskRequest.model_validate(
-            {
-                "question": item.question,
-                "top_k": top_k,
-                "date_from": item.date_from,
-                "date_to": item.date_to,
-                "backend": backend,
-            }
-        )
-        started = time.perf_counter()
-        try:
-            answer = engine.ask(request)
-        except QAError as exc:
-            outcomes.append(
-                Outcome(
-                    id=item.id,
-                    question=item.question,
-                    answerable=item.answerable,
-                    expected=item.answers,
-                    sources=item.sources,
-                    error=f"{type(exc).__name__}: {exc}",
-                )
-            )
-            continue
-        wall = (time.perf_counter() - started) * 1000
-        texts = fetch([c.chunk_id for c in answer.citations]) if answer.citations else {}
-        outcomes.append(score(item, answer, support, texts, wall))
+        outcomes.append(ask_one(engine, item, backend, top_k, support, fetch))
         if progress:
             progress(n, len(gold))
     return BackendReport(
@@ -436,7 +479,9 @@ def engine_support(engine: Any) -> tuple[Support, Callable[[list[str]], dict[str
     """The verification step's own checker, and chunk texts by id from the store."""
     from qa.verify import Verifier
 
-    verifier = Verifier(engine.embedder, engine.settings.support_threshold)
+    verifier = getattr(engine, "verifier", None) or Verifier(
+        engine.embedder, engine.settings.support_threshold
+    )
 
     def support(sentence: str, evidence: Sequence[str]) -> bool:
         return verifier.check(sentence, evidence).supported
@@ -454,26 +499,24 @@ def run(
     top_k: int | None = None,
     modes: Sequence[str] = MODES,
     progress: Callable[[str, int, int], None] | None = None,
+    recall_k: int = 5,
 ) -> Report:
     """The whole evaluation: retrieval per mode, then every backend on every question."""
     gold = load_gold(gold_path)
     settings = engine.settings
-    k = top_k or settings.top_k
     support, fetch = engine_support(engine)
     report = Report(
         created=datetime.now().isoformat(timespec="seconds"),
         gold=str(gold_path),
         questions=len(gold),
         answerable=sum(i.answerable for i in gold),
-        top_k=k,
+        top_k=top_k or settings.top_k,
+        recall_k=recall_k,
         settings={
-            key: str(getattr(settings, key))
-            for key in ("corpus_dir", "embedding_model", "chunk_tokens", "chunk_overlap", "top_k")
-            + ("refusal_threshold", "support_threshold", "max_chunks_per_source")
-            if hasattr(settings, key)
+            key: str(getattr(settings, key)) for key in SETTINGS_SHOWN if hasattr(settings, key)
         },
     )
-    report.retrieval = evaluate_retrieval(engine, gold, k, modes)
+    report.retrieval = evaluate_retrieval(engine, gold, recall_k, modes)
     for backend in backends:
         tick = (lambda d, t, b=backend: progress(b, d, t)) if progress else None
         report.backends[backend] = evaluate_backend(
@@ -555,7 +598,12 @@ def evaluate(
     fail_over: Annotated[
         list[str] | None, typer.Option(help="METRIC=VALUE: exit 1 when a metric is above.")
     ] = None,
-    top_k: Annotated[int | None, typer.Option(min=1, max=50, help="Passages per question.")] = None,
+    top_k: Annotated[
+        int | None, typer.Option(min=1, max=50, help="Passages per answer (default QA_TOP_K).")
+    ] = None,
+    recall_k: Annotated[
+        int, typer.Option(min=1, max=50, help="k of the retrieval recall@k and MRR.")
+    ] = 5,
     corpus: Annotated[Path | None, typer.Option(help="Corpus folder (QA_CORPUS_DIR).")] = None,
     index_dir: Annotated[Path | None, typer.Option(help="Index folder (QA_INDEX_DIR).")] = None,
     ingest: Annotated[bool, typer.Option(help="Bring the index up to date first.")] = True,
@@ -580,7 +628,8 @@ def evaluate(
             gold,
             names,
             top_k,
-            progress=lambda b, d, t: typer.echo(f"\r{b}: {d}/{t}", nl=d == t, err=True),
+            progress=_progress,
+            recall_k=recall_k,
         )
         folder = out or _default_out()
         write_report(report, folder, earlier)
@@ -594,6 +643,13 @@ def evaluate(
         typer.secho(f"FAIL {failure}", fg="red", err=True)
     if failures:
         raise typer.Exit(1)
+
+
+def _progress(backend: str, done: int, total: int) -> None:
+    if sys.stderr.isatty():
+        typer.echo(f"\r{backend}: {done}/{total}", nl=done == total, err=True)
+    elif done == total:
+        typer.echo(f"{backend}: {total} questions", err=True)
 
 
 def _backends(requested: list[str] | None) -> list[str]:

@@ -104,13 +104,15 @@ def _dedupe(docs: dict[str, Doc]) -> tuple[dict[str, Doc], dict[str, str]]:
 def gold_item(
     question: dict[str, Any], candidates: list[str], gold_ids: list[str], docs: dict[str, Doc]
 ) -> dict[str, Any]:
-    """One gold line: answer = the right choice; sources = gold or answer-bearing articles by then."""
+    """One gold line: the right choice, and gold (else answer-bearing) articles dated by then."""
     answer = str(question["choices"][int(question["answer"][0])])
     asked = parse_date(question["question_date"])
 
     def usable(doc_id: str) -> bool:
         doc = docs.get(doc_id)
-        return bool(doc) and (asked is None or doc.date is None or doc.date <= asked)
+        if doc is None:
+            return False  # an explicit date range excludes undated articles, so they need a date
+        return asked is None or (doc.date is not None and doc.date <= asked)
 
     sources = [i for i in dict.fromkeys(gold_ids) if usable(i)]
     if not sources:

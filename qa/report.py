@@ -8,12 +8,12 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from rich.console import Console
+from rich.table import Table
 
-from qa.evaluation import LOWER_IS_BETTER, Metric, Report, deltas  # noqa: E402
+from qa.evaluation import LOWER_IS_BETTER, Metric, Report, deltas
 
 CHARTED = (
     "answer_accuracy",
@@ -59,7 +59,7 @@ def metric_rows(report: Report, earlier: Report | None = None) -> list[list[str]
 
 def retrieval_rows(report: Report, earlier: Report | None = None) -> list[list[str]]:
     change = deltas(report, earlier) if earlier else None
-    rows = [["mode", f"recall@{report.top_k}", "MRR"]]
+    rows = [["mode", f"recall@{report.recall_k}", f"MRR@{report.recall_k}"]]
     for mode, r in report.retrieval.items():
         rows.append(
             [
@@ -105,7 +105,7 @@ def render_markdown(report: Report, earlier: Report | None = None) -> str:
         f"# Evaluation report, {report.created}",
         "",
         f"Gold: `{report.gold}`: {report.questions} questions, {report.answerable} answerable; "
-        f"top_k {report.top_k}.",
+        f"{report.top_k} passages per answer; retrieval metrics at k={report.recall_k}.",
     ]
     if earlier:
         parts.append(f"Changes are against the run of {earlier.created} (✓ better, ✗ worse).")
@@ -149,17 +149,19 @@ def write_chart(report: Report, path: Path) -> None:
     left.set_ylim(0, 1.1)
     left.set_title("Answers by backend (false refusals: lower is better)")
     if backends:
-        left.legend(fontsize=8)
+        left.legend(fontsize=8, loc="upper right")
     modes = list(report.retrieval)
     xm = np.arange(len(modes))
-    for j, (label, attr) in enumerate(((f"recall@{report.top_k}", "recall"), ("MRR", "mrr"))):
+    for j, (label, attr) in enumerate(
+        ((f"recall@{report.recall_k}", "recall"), (f"MRR@{report.recall_k}", "mrr"))
+    ):
         values = [getattr(report.retrieval[m], attr).value or 0.0 for m in modes]
         bars = right.bar(xm + (j - 0.5) * 0.38, values, 0.38, label=label)
         right.bar_label(bars, fmt="%.2f", fontsize=7)
     right.set_xticks(xm, modes, fontsize=8)
     right.set_ylim(0, 1.1)
     right.set_title("Retrieval of gold sources")
-    right.legend(fontsize=8)
+    right.legend(fontsize=8, loc="lower right")
     fig.suptitle(f"{Path(report.gold).name}: {report.questions} questions", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -174,15 +176,18 @@ def write_report(report: Report, folder: Path, earlier: Report | None = None) ->
 
 
 def console_table(report: Report, earlier: Report | None = None) -> None:
-    """Print the metric and retrieval tables to the terminal."""
+    """Print the metric and retrieval tables: rich on a terminal, Markdown in logs."""
     console = Console()
     for rows, title in (
         (metric_rows(report, earlier), "answers"),
         (retrieval_rows(report, earlier), "retrieval"),
     ):
+        if not console.is_terminal:
+            print(f"{title}\n{_md_table(rows)}\n")
+            continue
         table = Table(title=title)
         for header in rows[0]:
-            table.add_column(header)
+            table.add_column(header, no_wrap=True)
         for row in rows[1:]:
             table.add_row(*row)
         console.print(table)
