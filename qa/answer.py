@@ -131,35 +131,6 @@ def _type_bonus(question: str, sentence: str) -> float:
     return 0.0
 
 
-_CALENDAR = frozenset(
-    "january february march april may june july august september october november december "
-    "monday tuesday wednesday thursday friday saturday sunday".split()
-)
-
-
-def missing_names(question: str, passages: Sequence[Passage]) -> set[str]:
-    """Names in the question that no retrieved passage mentions (a strong sign of no answer)."""
-    names = {
-        t
-        for t in key_terms(" " + question)
-        if not t[0].isdigit()
-        and t not in _CALENDAR
-        and not t.endswith(("an", "ern", "ese", "ish", "i"))  # demonyms: American, Western...
-    }
-    found = (
-        set().union(
-            *(content_words(p.text) | {w.lower() for w in p.text.split()} for p in passages)
-        )
-        if passages
-        else set()
-    )
-    return {n for n in names if n not in found and _stem_word(n) not in found}
-
-
-def _stem_word(word: str) -> str:
-    return next(iter(content_words(word)), word)
-
-
 class ExtractiveGenerator:
     """Picks the sentences of the retrieved passages that best answer the question."""
 
@@ -225,8 +196,6 @@ class ExtractiveGenerator:
 
     def evidence(self, question: str, passages: Sequence[Passage]) -> float:
         """How well the passages answer the weakest part of the question (refusal gate)."""
-        if missing_names(question, passages):
-            return 0.0
         best = []
         for part in sub_questions(question):
             ranked = self.score(part, passages)
