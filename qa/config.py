@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(256, ge=16, le=4096, description="Token cap of one LLM answer.")
     llm_context_tokens: int = Field(4096, ge=512, description="Context window for llamacpp.")
     refusal_threshold: float = Field(
-        0.45, description="Minimum evidence score of the best sentence; below it, refuse."
+        0.4, description="Minimum evidence score of the best sentence; below it, refuse."
     )
     support_threshold: float = Field(
         0.5, description="Minimum support score for an answer sentence to survive verification."
