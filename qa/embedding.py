@@ -82,22 +82,30 @@ class SentenceEmbedder(Embeddings):
         self.max_tokens = int(self.model.max_seq_length)
         self.embedded = 0
         self.seconds = 0.0
+        # HF fast tokenizers raise "Already borrowed" when two threads use one at once
+        # (an ingest and a question): one model call at a time; each call uses all cores.
+        self._lock = threading.Lock()
 
     def count_tokens(self, texts: list[str]) -> list[int]:
-        encoded = self.model.tokenizer(texts, add_special_tokens=True, truncation=False)
+        with self._lock:
+            encoded = self.model.tokenizer(texts, add_special_tokens=True, truncation=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
-        started = time.perf_counter()
-        vectors = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        self.seconds += time.perf_counter() - started
-        return vectors.tolist()  # type: ignore[no-any-return]
+        vectors: list[list[float]] = []
+        for i in range(0, len(texts), self.batch_size):  # lock per batch: questions interleave
+            with self._lock:
+                started = time.perf_counter()
+                batch = self.model.encode(
+                    texts[i : i + self.batch_size],
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+                self.seconds += time.perf_counter() - started
+            vectors.extend(batch.tolist())
+        return vectors
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         self.embedded += len(texts)
