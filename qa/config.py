@@ -82,10 +82,6 @@ class Settings(BaseSettings):
     max_concurrency: int = Field(4, ge=1, le=64, description="Concurrent answer computations.")
 
     @property
-    def chroma_dir(self) -> Path:
-        return self.index_dir
-
-    @property
     def db_url(self) -> str:
         return self.record_db_url or f"sqlite:///{(self.index_dir / 'records.sqlite').resolve()}"
 

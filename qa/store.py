@@ -117,7 +117,3 @@ class ChunkStore:
     def delete(self, ids: list[str]) -> None:
         if ids:
             self.collection.delete(ids=ids)
-
-    def drop(self) -> None:
-        """Delete the whole collection (for `--reset`)."""
-        self.client.delete_collection(self.name)

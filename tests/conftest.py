@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Iterator
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +62,40 @@ def make_settings(tmp: Path, corpus: Path | None = None, **overrides: object) ->
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_process(
+    command: list[str], log_path: Path, ready: Callable[[], bool], timeout: float
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real server process on loopback, logging to a file, stopped at the end.
+
+    Fails the test with the log's tail when it exits or is not ready within `timeout` s.
+    """
+    log = log_path.open("wb")  # a file, not a pipe: a chatty server would block on a full pipe
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = log_path.read_text(errors="replace")[-2000:]
+                pytest.fail(f"{command[0]} {command[1]} was not ready in {timeout:.0f} s:\n{tail}")
+            time.sleep(0.3)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ same chunk ids in Chroma, same catalog rows, same files in the corpus folder.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from qa.engine import Engine
 from qa.errors import InputError
 from qa.indexing import Index
 from qa.ratelimit import Rate, SlidingWindow, parse_rate
-from tests.conftest import make_settings
+from tests.conftest import free_port, make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -259,15 +258,9 @@ def test_rate_limit_parses_units() -> None:
     assert Settings().rate_limit == "60/minute"
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_unreachable_llm_is_a_clear_502(engine: Engine, real_embedder: Any) -> None:
     settings = engine.settings.model_copy(
-        update={"llm_base_url": f"http://127.0.0.1:{closed_port()}/v1", "llm_timeout_s": 5.0}
+        update={"llm_base_url": f"http://127.0.0.1:{free_port()}/v1", "llm_timeout_s": 5.0}
     )
     offline = Engine(settings, engine.index, real_embedder)
     with TestClient(create_app(settings, offline)) as client:

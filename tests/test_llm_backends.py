@@ -3,10 +3,7 @@ OpenAI-compatible backend against llama-cpp-python's own server started on loopb
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ from qa.engine import Engine
 from qa.errors import BackendError
 from qa.indexing import Index
 from qa.schema import REFUSAL, Answer, AskRequest
+from tests.conftest import free_port, running_process
 from tests.test_verify import assert_contract
 
 pytest.importorskip("llama_cpp", reason="needs the llamacpp extra")
@@ -78,46 +76,24 @@ def test_llamacpp_missing_model_is_a_clear_error(seed_index: Index, tmp_path: Pa
 # -- OpenAI-compatible server on loopback -------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _models_ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/models", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 @pytest.fixture(scope="module")
 def openai_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """llama-cpp-python's OpenAI-compatible server with SmolLM2, one per module."""
     log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path())]
     command += ["--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--n_ctx", "2048"]
-    log = log_path.open("wb")  # a file, not a pipe: llama.cpp logs a lot and would block
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if server.poll() is not None:
-                err = log_path.read_text(errors="replace")[-2000:]
-                pytest.fail(f"llama_cpp.server exited with {server.returncode}: {err}")
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama_cpp.server did not answer /v1/models within 120 s")
-            time.sleep(0.5)
+    with running_process(command, log_path, lambda: _models_ready(url), timeout=120):
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
 
 
 def _openai_engine(seed_index: Index, real_embedder: Any, url: str, **extra: object) -> Engine:
@@ -166,7 +142,7 @@ def test_chat_generator_timeout_names_the_setting(openai_url: str, seed_index: I
 def test_openai_unreachable_server_is_a_backend_error(
     seed_index: Index, real_embedder: Any
 ) -> None:
-    engine = _openai_engine(seed_index, real_embedder, f"http://127.0.0.1:{_free_port()}/v1")
+    engine = _openai_engine(seed_index, real_embedder, f"http://127.0.0.1:{free_port()}/v1")
     with pytest.raises(BackendError, match="openai backend failed"):
         engine.ask(AskRequest(question=QUESTIONS[0], top_k=TOP_K, backend="openai"))
 

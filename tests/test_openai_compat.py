@@ -3,7 +3,6 @@ talking to the real server (uvicorn on a free loopback port) with the real engin
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from qa.api import ChatRequest, chat_to_ask, create_app, sources_text
 from qa.engine import Engine
 from qa.schema import Citation
+from tests.conftest import free_port
 
 QUESTION = "Which general visited Mali to meet Wagner?"
 WAGNER = {"003_dc7ce24594d87c5a.txt", "004_4d4a022be80d252f.txt"}
@@ -91,12 +91,6 @@ def test_sources_list_names_file_and_date_or_date_unknown() -> None:
 
 
 # -- the real server ------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

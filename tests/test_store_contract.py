@@ -6,10 +6,7 @@ session; each test gets its own collection there (and its own index folder for t
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,7 +19,7 @@ from qa.config import Settings
 from qa.errors import IndexStateError
 from qa.indexing import Index
 from qa.store import ChunkStore
-from tests.conftest import HashEmbedder, make_settings
+from tests.conftest import HashEmbedder, free_port, make_settings, running_process
 
 UNDATED = "003_dc7ce24594d87c5a.txt"
 DATES = {
@@ -32,12 +29,6 @@ DATES = {
     "004_4d4a022be80d252f.txt": 20230806,
 }
 ALL = {*DATES, UNDATED}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _heartbeat(url: str) -> bool:
@@ -52,28 +43,13 @@ def _heartbeat(url: str) -> bool:
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Chroma server (`chroma run` from the installed package) on a free loopback port."""
     data = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     chroma = Path(sys.executable).parent / "chroma"
-    log = (data / "server.log").open("wb")
     cmd = [str(chroma), "run", "--path", str(data / "db"), "--host", "127.0.0.1"]
-    proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while not _heartbeat(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                output = (data / "server.log").read_text(errors="replace")[-2000:]
-                pytest.fail(f"chroma run did not answer its heartbeat at {url}:\n{output}")
-            time.sleep(0.2)
+    cmd += ["--port", str(port)]
+    with running_process(cmd, data / "server.log", lambda: _heartbeat(url), timeout=60):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 SettingsFactory = Callable[..., Settings]
