@@ -119,7 +119,8 @@ def measure_ours(
             "rss_start_mb": round(rss_start, 1),
             "rss_model_mb": round(rss_model, 1),
         }
-        engine = Engine(settings, index, embedder)
+        # questions embed with the model itself: the disk cache is for the corpus only
+        engine = Engine(settings, index, getattr(embedder, "inner", embedder))
         asked = queries(2 * n_queries + 20)
         warm, timed_retrieval = asked[:20], asked[20 : 20 + n_queries]
         timed_answer = asked[20 + n_queries :]

@@ -118,17 +118,28 @@ class Scored:
     score: float
 
 
-def _type_bonus(question: str, sentence: str) -> float:
-    """Does the sentence hold the kind of thing the question asks for?"""
+def has_answer_type(question: str, sentence: str) -> bool | None:
+    """Does the sentence hold the kind of thing the question asks for (a number, a date, a
+    name not already in the question)? None when the question asks for no such kind."""
     if _WH_NUMBER.search(question):
-        return 0.08 if _NUMBER.search(sentence) else -0.15
+        return bool(_NUMBER.search(sentence))
     if _WH_DATE.search(question):
-        return 0.05 if _DATE_WORDS.search(sentence) else -0.1
+        return bool(_DATE_WORDS.search(sentence))
     if _WH_NAME.search(question):
         asked = question.lower()
-        names = [m.group() for m in _PERSON.finditer(sentence) if m.group().lower() not in asked]
-        return 0.08 if names else -0.08
-    return 0.0
+        return any(m.group().lower() not in asked for m in _PERSON.finditer(sentence))
+    return None
+
+
+def _type_bonus(question: str, sentence: str) -> float:
+    kind = has_answer_type(question, sentence)
+    if kind is None:
+        return 0.0
+    if _WH_NUMBER.search(question):
+        return 0.08 if kind else -0.15
+    if _WH_DATE.search(question):
+        return 0.05 if kind else -0.1
+    return 0.08 if kind else -0.08
 
 
 class ExtractiveGenerator:
@@ -141,14 +152,21 @@ class ExtractiveGenerator:
         embedder: Embedder,
         weights: tuple[float, float] = (0.5, 0.6),
         name_penalty: float = 0.1,
+        batch: int = 8,
     ) -> None:
         self.embedder = embedder
+        self.batch = batch  # sentences embedded per step of the search
         self.weights = weights  # (embedding similarity, lexical coverage): tuned on the gold set
         self.name_penalty = name_penalty
 
-    def score(self, question: str, passages: Sequence[Passage]) -> list[Scored]:
-        """Every candidate sentence, best first: embedding similarity + lexical evidence,
-        less a penalty when names of the question are absent from the sentence's passage."""
+    def best(self, question: str, passages: Sequence[Passage]) -> Scored | None:
+        """The sentence of the passages that best answers `question`: embedding similarity +
+        lexical evidence + answer type, less a penalty when names of the question are absent
+        from the sentence's passage.
+
+        Only the similarity needs the model, and it is at most 1: sentences are embedded in
+        order of their other terms, and the search stops once no sentence left could beat the
+        best one even at similarity 1. The result is the same as scoring every sentence."""
         units = [
             (i, s, e)
             for i, p in enumerate(passages)
@@ -156,10 +174,8 @@ class ExtractiveGenerator:
             if len(p.text[s:e].split()) >= 5
         ]
         if not units:
-            return []
+            return None
         texts = [passages[i].text[s:e] for i, s, e in units]
-        vectors = np.array(self.embedder.embed_documents([question, *texts]))
-        sims = vectors[1:] @ vectors[0]
         q_words = content_words(question)
         q_names = {w for w in (t.lower() for t in key_terms(" " + question)) if not w[0].isdigit()}
         weight = {w: (2.0 if w in q_names else 1.0) for w in q_words}
@@ -170,8 +186,8 @@ class ExtractiveGenerator:
         ]
         w_sim, w_lex = self.weights
         word_sets = [content_words(t) for t in texts]
-        scored = []
-        for k, ((i, s, e), text, sim) in enumerate(zip(units, texts, sims, strict=True)):
+        partial = []  # every term of the score but the similarity
+        for k, ((i, _, _), text) in enumerate(zip(units, texts, strict=True)):
             own = sum(v for w, v in weight.items() if w in word_sets[k]) / total
             # neighbours in the same passage resolve "it", "the movement"...: half credit
             near = set().union(
@@ -179,32 +195,43 @@ class ExtractiveGenerator:
             )
             context = sum(v for w, v in weight.items() if w in near and w not in word_sets[k])
             lexical = own + 0.5 * context / total
-            value = w_sim * float(sim) + w_lex * lexical + _type_bonus(question, text)
-            scored.append(Scored(i, s, e, text, value - self.name_penalty * absent[i]))
-        return sorted(scored, key=lambda x: -x.score)
+            partial.append(
+                w_lex * lexical + _type_bonus(question, text) - self.name_penalty * absent[i]
+            )
+        order = sorted(range(len(units)), key=lambda k: (-partial[k], k))
+        query = np.asarray(self.embedder.embed_query(question))
+        top, top_value = order[0], -np.inf
+        for begin in range(0, len(order), self.batch):
+            batch = order[begin : begin + self.batch]
+            if partial[batch[0]] + w_sim <= top_value:
+                break  # even a similarity of 1 would not win
+            vectors = np.asarray(self.embedder.embed_documents([texts[k] for k in batch]))
+            for k, sim in zip(batch, vectors @ query, strict=True):
+                if (value := partial[k] + w_sim * float(sim)) > top_value:
+                    top, top_value = k, value
+        i, s, e = units[top]
+        return Scored(i, s, e, texts[top], float(top_value))
 
     def select(self, question: str, passages: Sequence[Passage]) -> list[Scored]:
         """The best sentence for each part of the question (one for a simple question)."""
         chosen: list[Scored] = []
         for part in sub_questions(question):
-            ranked = self.score(part, passages)
-            if ranked and all(
-                (r.passage, r.start) != (ranked[0].passage, ranked[0].start) for r in chosen
-            ):
-                chosen.append(ranked[0])
+            found = self.best(part, passages)
+            if found and has_answer_type(part, found.text) is False:
+                found = _with_neighbour(part, found, passages[found.passage].text)
+            if found and all((r.passage, r.start) != (found.passage, found.start) for r in chosen):
+                chosen.append(found)
         return chosen
 
     def evidence(self, question: str, passages: Sequence[Passage]) -> float:
         """How well the passages answer the weakest part of the question (refusal gate)."""
         best = []
         for part in sub_questions(question):
-            ranked = self.score(part, passages)
-            if not ranked or (
-                _WH_NUMBER.search(part) and not answers_quantity(part, ranked[0].text)
-            ):
+            found = self.best(part, passages)
+            if not found or (_WH_NUMBER.search(part) and not answers_quantity(part, found.text)):
                 best.append(0.0)  # asked for a number, and the best sentence holds none
             else:
-                best.append(ranked[0].score)
+                best.append(found.score)
         return min(best) if best else 0.0
 
     def generate(self, question: str, passages: Sequence[Passage]) -> Draft:
@@ -219,6 +246,21 @@ class ExtractiveGenerator:
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         yield self.generate(question, passages).text
+
+
+def _with_neighbour(question: str, found: Scored, text: str) -> Scored:
+    """The best sentence lacks what was asked ("Wagner, says the spokeswoman, is a recipe for
+    chaos" for "who said..."): quote it with the sentence before (or after) it that holds it,
+    which is usually where the pronoun or title points."""
+    spans = sentence_spans(text)
+    at = next((k for k, (s, _) in enumerate(spans) if s == found.start), None)
+    if at is None:
+        return found
+    for k in (at - 1, at + 1):
+        if 0 <= k < len(spans) and has_answer_type(question, text[spans[k][0] : spans[k][1]]):
+            start, end = min(found.start, spans[k][0]), max(found.end, spans[k][1])
+            return Scored(found.passage, start, end, text[start:end], found.score)
+    return found
 
 
 # -- LLM backends ----------------------------------------------------------------------------

@@ -11,7 +11,6 @@ import json
 import logging
 import re
 import secrets
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
@@ -27,26 +26,31 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qa.chunking import count_tokens
 from qa.config import Settings
 from qa.engine import Engine
 from qa.errors import InputError, QAError
 from qa.indexing import describe
 from qa.metrics import Metrics, MetricsMiddleware
+from qa.openai_compat import (
+    MODEL_ID,
+    ChatRequest,
+    chat_to_ask,
+    chunk,
+    citations_json,
+    completion,
+    sources_text,
+    usage,
+)
 from qa.ratelimit import RateLimit, SlidingWindow, parse_rate
-from qa.schema import Answer, AskRequest, BackendName, Citation, Turn
+from qa.schema import Answer, AskRequest
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
-MODEL_ID = "news-qa"
-SOURCES_HEADING = "\n\nSources:\n"
-MAX_HISTORY = 20  # turns kept from an OpenAI client's conversation
-MAX_TURN_CHARS = 8000  # the Turn limit of the answer contract
 UNLIMITED = ("/healthz", "/readyz")  # probes are never rate limited
 T = TypeVar("T")
 
@@ -114,25 +118,6 @@ class Ready(BaseModel):
     articles: int
     chunks: int
     backend: str
-
-
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    role: str
-    content: str | list[dict[str, Any]] | None = None
-
-
-class ChatRequest(BaseModel):
-    """OpenAI chat completion request; unknown OpenAI parameters are accepted and ignored."""
-
-    model_config = ConfigDict(extra="allow")
-    model: str = MODEL_ID
-    messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
-    stream: bool = False
-    top_k: int | None = Field(None, ge=1, le=50, description="Extension: passages to use.")
-    date_from: dt.date | None = Field(None, description="Extension: oldest article date.")
-    date_to: dt.date | None = Field(None, description="Extension: newest article date.")
-    backend: BackendName | None = Field(None, description="Extension: answer backend.")
 
 
 SSE_EVENT = {  # one Server-Sent Event of /ask/stream; `data` is JSON
@@ -329,109 +314,6 @@ async def _stream_off_loop(
                 close()
 
 
-# -- conversions ----------------------------------------------------------------------------
-
-
-def date_label(day: dt.date | None) -> str:
-    return day.isoformat() if day else "date unknown"
-
-
-def sources_text(citations: list[Citation]) -> str:
-    """The numbered source list appended to OpenAI-compatible answers, for plain clients."""
-    if not citations:
-        return ""
-    lines = [f"[{c.n}] {c.source} — {date_label(c.date)}" for c in citations]
-    return SOURCES_HEADING + "\n".join(lines)
-
-
-def _message_text(message: ChatMessage) -> str:
-    if isinstance(message.content, str):
-        return message.content
-    parts = message.content or []
-    return "\n".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
-
-
-def chat_to_ask(chat: ChatRequest) -> AskRequest:
-    """Last user message = the question; earlier user/assistant turns = the history."""
-    turns = [(m.role, _message_text(m)) for m in chat.messages]
-    last = max((i for i, (role, _) in enumerate(turns) if role == "user"), default=None)
-    if last is None:
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("body", "messages"),
-                    "msg": "needs at least one user message",
-                    "type": "value_error",
-                }
-            ]
-        )
-    history: list[Turn] = []
-    for role, text in turns[:last]:
-        if role in ("user", "assistant"):  # without the source lists we appended to answers
-            content = text.split(SOURCES_HEADING, 1)[0][:MAX_TURN_CHARS]
-            history.append(Turn(role=role, content=content))  # type: ignore[arg-type]
-    try:
-        return AskRequest(
-            question=turns[last][1],
-            history=history[-MAX_HISTORY:],
-            top_k=chat.top_k,
-            date_from=chat.date_from,
-            date_to=chat.date_to,
-            backend=chat.backend,
-        )
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors()) from exc
-
-
-def _citations_json(citations: list[Citation]) -> list[dict[str, Any]]:
-    return [c.model_dump(mode="json") for c in citations]
-
-
-def _usage(ask: AskRequest, content: str) -> dict[str, int]:
-    """cl100k token counts, so clients that track usage see plausible numbers."""
-    prompt, completion = count_tokens(
-        [" ".join([*(t.content for t in ask.history), ask.question]), content]
-    )
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
-
-
-def _completion(ask: AskRequest, answer: Answer, model: str) -> dict[str, Any]:
-    content = answer.answer + sources_text(answer.citations)
-    return {
-        "id": f"chatcmpl-{uuid.uuid4().hex}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
-                "logprobs": None,
-            }
-        ],
-        "usage": _usage(ask, content),
-        "citations": _citations_json(answer.citations),
-        "refused": answer.refused,
-    }
-
-
-def _chunk(cid: str, model: str, delta: dict[str, Any], finish: str | None = None) -> str:
-    return json.dumps(
-        {
-            "id": cid,
-            "object": "chat.completion.chunk",
-            "created": int(time.time()),
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
-        }
-    )
-
-
 # -- routes ---------------------------------------------------------------------------------
 
 
@@ -462,7 +344,7 @@ def _add_answer_routes(app: FastAPI) -> None:
                     if kind == "token":
                         yield ServerSentEvent(json.dumps({"text": value}), event="token")
                     elif kind == "final" and isinstance(value, Answer):
-                        cites = json.dumps(_citations_json(value.citations))
+                        cites = json.dumps(citations_json(value.citations))
                         yield ServerSentEvent(cites, event="citations")
                         yield ServerSentEvent(value.model_dump_json(), event="final")
             except Exception as exc:
@@ -487,24 +369,24 @@ def _add_answer_routes(app: FastAPI) -> None:
         if not body.stream:
             answer = await _answer_off_loop(request, lambda: engine.ask(ask_request))
             request.app.state.metrics.observe_answer(answer)
-            return JSONResponse(_completion(ask_request, answer, model))
+            return JSONResponse(completion(ask_request, answer, model))
         cid = f"chatcmpl-{uuid.uuid4().hex}"
 
         async def chunks() -> AsyncIterator[ServerSentEvent]:
-            yield ServerSentEvent(_chunk(cid, model, {"role": "assistant", "content": ""}))
+            yield ServerSentEvent(chunk(cid, model, {"role": "assistant", "content": ""}))
             sent = ""
             try:
                 async for kind, value in _stream_off_loop(request, engine, ask_request):
                     if kind == "token" and isinstance(value, str):
                         sent += value
-                        yield ServerSentEvent(_chunk(cid, model, {"content": value}))
+                        yield ServerSentEvent(chunk(cid, model, {"content": value}))
                     elif kind == "final" and isinstance(value, Answer):
                         # the verified text was streamed; send what is left and the sources
                         sources = sources_text(value.citations)
                         rest = value.answer[len(sent) :] if value.answer.startswith(sent) else ""
-                        last = json.loads(_chunk(cid, model, {"content": rest + sources}, "stop"))
-                        last["usage"] = _usage(ask_request, value.answer + sources)
-                        last["citations"] = _citations_json(value.citations)
+                        last = json.loads(chunk(cid, model, {"content": rest + sources}, "stop"))
+                        last["usage"] = usage(ask_request, value.answer + sources)
+                        last["citations"] = citations_json(value.citations)
                         last["refused"] = value.refused
                         yield ServerSentEvent(json.dumps(last))
             except Exception as exc:

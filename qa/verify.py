@@ -92,6 +92,9 @@ class Verifier:
         sentence = strip_markers(sentence)
         if not evidence or not sentence:
             return Support(False, 0.0, tuple(key_terms(sentence)))
+        quoted = self._verbatim(sentence, evidence)
+        if quoted is not None:
+            return quoted
         joined = " ".join(evidence)
         present = {_norm(m.group()).rstrip(".") for m in _TOKEN.finditer(joined)}
         missing = tuple(t for t in key_terms(sentence) if t not in present)
@@ -110,3 +113,17 @@ class Verifier:
         score = 0.5 * lexical + 0.5 * float(sims[best])
         i, s, e = units[best]
         return Support(not missing and score >= self.threshold, score, missing, i, (s, e))
+
+    @staticmethod
+    def _verbatim(sentence: str, evidence: Sequence[str]) -> Support | None:
+        """A sentence that is one whole sentence of its evidence, word for word, is supported
+        by definition (content-word recall 1, similarity 1 to itself): no model call needed.
+        Extractive answers are made of such quotes."""
+        for i, text in enumerate(evidence):
+            at = text.find(sentence)
+            while at >= 0:
+                span = (at, at + len(sentence))
+                if span in sentence_spans(text):
+                    return Support(True, 1.0, (), i, span)
+                at = text.find(sentence, at + 1)
+        return None

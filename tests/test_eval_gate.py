@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from qa.evaluation import Report, check_thresholds, eval_app, load_gold, run
+from qa.cli import eval_app
+from qa.evaluation import Report, check_thresholds, load_gold, run
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
+from qa.cli import eval_app
 from qa.errors import BackendError, InputError
 from qa.evaluation import (
     GoldItem,
@@ -20,7 +21,6 @@ from qa.evaluation import (
     check_thresholds,
     contains,
     deltas,
-    eval_app,
     evaluate_backend,
     evaluate_retrieval,
     is_correct,

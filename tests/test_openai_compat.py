@@ -16,8 +16,9 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from qa.api import ChatRequest, chat_to_ask, create_app, sources_text
+from qa.api import create_app
 from qa.engine import Engine
+from qa.openai_compat import ChatRequest, chat_to_ask, sources_text
 from qa.schema import Citation
 from tests.conftest import free_port
 

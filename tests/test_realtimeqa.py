@@ -9,7 +9,8 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from qa.evaluation import eval_app, load_gold
+from qa.cli import eval_app
+from qa.evaluation import load_gold
 from qa.realtimeqa import article_id, prepare
 
 OLD, GOLD, LATE, DUP, OTHER = (

@@ -95,6 +95,23 @@ def test_a_quoted_sentence_is_supported(verifier: Verifier) -> None:
     assert TROOPS[start:end] == TROOPS
 
 
+def test_a_verbatim_sentence_needs_no_model_call() -> None:
+    embedder = HashEmbedder()
+    support = Verifier(embedder).check(MODY + " [2]", [TROOPS, f"Earlier. {MODY} Later."])
+    assert support.supported and support.score == 1.0
+    assert embedder.embedded == 0
+    text = f"Earlier. {MODY} Later."
+    assert text[support.span[0] : support.span[1]] == MODY and support.best == 1
+
+
+def test_a_fragment_of_a_sentence_is_checked_by_the_model() -> None:
+    """Only whole sentences take the shortcut: a clause cut out of one can change its meaning."""
+    embedder = HashEmbedder()
+    clause = "Gen. Salifou Mody, who made contact with someone from Wagner."
+    support = Verifier(embedder).check(clause, [MODY])
+    assert embedder.embedded > 0 and support.score < 1.0
+
+
 @pytest.mark.parametrize(
     ("sentence", "absent"),
     [

@@ -1,0 +1,140 @@
+"""The OpenAI-compatible face of the service: chat requests to questions, answers to chat
+completions (and their streamed chunks), with the sources appended for plain clients."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from typing import Any
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from qa.chunking import count_tokens
+from qa.schema import Answer, AskRequest, BackendName, Citation, Turn
+
+MODEL_ID = "news-qa"
+SOURCES_HEADING = "\n\nSources:\n"
+MAX_HISTORY = 20  # turns kept from an OpenAI client's conversation
+MAX_TURN_CHARS = 8000  # the Turn limit of the answer contract
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    """OpenAI chat completion request; unknown OpenAI parameters are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str = MODEL_ID
+    messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
+    stream: bool = False
+    top_k: int | None = Field(None, ge=1, le=50, description="Extension: passages to use.")
+    date_from: dt.date | None = Field(None, description="Extension: oldest article date.")
+    date_to: dt.date | None = Field(None, description="Extension: newest article date.")
+    backend: BackendName | None = Field(None, description="Extension: answer backend.")
+
+
+def date_label(day: dt.date | None) -> str:
+    return day.isoformat() if day else "date unknown"
+
+
+def sources_text(citations: list[Citation]) -> str:
+    """The numbered source list appended to OpenAI-compatible answers, for plain clients."""
+    if not citations:
+        return ""
+    lines = [f"[{c.n}] {c.source} — {date_label(c.date)}" for c in citations]
+    return SOURCES_HEADING + "\n".join(lines)
+
+
+def _message_text(message: ChatMessage) -> str:
+    if isinstance(message.content, str):
+        return message.content
+    parts = message.content or []
+    return "\n".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
+
+
+def chat_to_ask(chat: ChatRequest) -> AskRequest:
+    """Last user message = the question; earlier user/assistant turns = the history."""
+    turns = [(m.role, _message_text(m)) for m in chat.messages]
+    last = max((i for i, (role, _) in enumerate(turns) if role == "user"), default=None)
+    if last is None:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "messages"),
+                    "msg": "needs at least one user message",
+                    "type": "value_error",
+                }
+            ]
+        )
+    history: list[Turn] = []
+    for role, text in turns[:last]:
+        if role in ("user", "assistant"):  # without the source lists we appended to answers
+            content = text.split(SOURCES_HEADING, 1)[0][:MAX_TURN_CHARS]
+            history.append(Turn(role=role, content=content))  # type: ignore[arg-type]
+    try:
+        return AskRequest(
+            question=turns[last][1],
+            history=history[-MAX_HISTORY:],
+            top_k=chat.top_k,
+            date_from=chat.date_from,
+            date_to=chat.date_to,
+            backend=chat.backend,
+        )
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+
+
+def citations_json(citations: list[Citation]) -> list[dict[str, Any]]:
+    return [c.model_dump(mode="json") for c in citations]
+
+
+def usage(ask: AskRequest, content: str) -> dict[str, int]:
+    """cl100k token counts, so clients that track usage see plausible numbers."""
+    prompt, completion = count_tokens(
+        [" ".join([*(t.content for t in ask.history), ask.question]), content]
+    )
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+def completion(ask: AskRequest, answer: Answer, model: str) -> dict[str, Any]:
+    content = answer.answer + sources_text(answer.citations)
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": usage(ask, content),
+        "citations": citations_json(answer.citations),
+        "refused": answer.refused,
+    }
+
+
+def chunk(cid: str, model: str, delta: dict[str, Any], finish: str | None = None) -> str:
+    return json.dumps(
+        {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+        }
+    )
