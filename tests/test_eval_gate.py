@@ -20,13 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED_GOLD = ROOT / "eval/gold/seeds.jsonl"
 RTQA = ROOT.parent / "shared/data/realtimeqa"
 
-# Measured 2026-11-23 (extractive, seeds): accuracy 0.721, citation precision 0.968, support 1.0,
-# refusal recall 0.579, false refusals 0.118, hybrid recall@5 0.986. The aims are
+# Measured 2026-12-02 (extractive, seeds): accuracy 0.735, citation precision 0.953, support 1.0,
+# refusal recall 0.579, false refusals 0.103, hybrid recall@5 0.986. The aims are
 # accuracy >= 0.85, citation precision >= 0.9, refusal recall >= 0.8, false refusals <= 0.1.
 # (A hard "question names a thing no passage mentions" refusal raised seed refusal recall to
 # 0.684 but more than doubled false refusals on the RealTime QA sample, so it was dropped.)
 GATE_UNDER = [
-    "extractive:answer_accuracy=0.68",
+    "extractive:answer_accuracy=0.70",
     "extractive:citation_precision=0.93",
     "extractive:citation_support=0.95",
     "extractive:refusal_recall=0.52",
