@@ -290,8 +290,7 @@ def evaluate(
         write_report(report, folder, earlier)
         failures = check_thresholds(report, fail_under or (), fail_over or ())
     except QAError as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from None
+        _fail(exc)
     console_table(report, earlier)
     typer.echo(f"report: {folder / 'report.md'} (json, chart beside it)")
     for failure in failures:
@@ -357,8 +356,7 @@ def prepare_realtimeqa(
     try:
         summary = prepare(data, folder, sample, seed)
     except QAError as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from None
+        _fail(exc)
     typer.echo(json.dumps(summary, indent=2))
     typer.echo(
         f"next: qa eval --gold {folder / 'gold.jsonl'} --corpus {folder / 'corpus'} "
