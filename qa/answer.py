@@ -118,28 +118,40 @@ class Scored:
     score: float
 
 
+def answer_kind(question: str) -> str | None:
+    """The kind of thing the question asks for: "number", "date", "name", or None."""
+    if _WH_NUMBER.search(question):
+        return "number"
+    if _WH_DATE.search(question):
+        return "date"
+    if _WH_NAME.search(question):
+        return "name"
+    return None
+
+
 def has_answer_type(question: str, sentence: str) -> bool | None:
     """Does the sentence hold the kind of thing the question asks for (a number, a date, a
     name not already in the question)? None when the question asks for no such kind."""
-    if _WH_NUMBER.search(question):
+    kind = answer_kind(question)
+    if kind == "number":
         return bool(_NUMBER.search(sentence))
-    if _WH_DATE.search(question):
+    if kind == "date":
         return bool(_DATE_WORDS.search(sentence))
-    if _WH_NAME.search(question):
+    if kind == "name":
         asked = question.lower()
         return any(m.group().lower() not in asked for m in _PERSON.finditer(sentence))
     return None
 
 
+_TYPE_BONUS = {"number": (0.08, -0.15), "date": (0.05, -0.1), "name": (0.08, -0.08)}  # hit, miss
+
+
 def _type_bonus(question: str, sentence: str) -> float:
-    kind = has_answer_type(question, sentence)
+    kind = answer_kind(question)
     if kind is None:
         return 0.0
-    if _WH_NUMBER.search(question):
-        return 0.08 if kind else -0.15
-    if _WH_DATE.search(question):
-        return 0.05 if kind else -0.1
-    return 0.08 if kind else -0.08
+    hit, miss = _TYPE_BONUS[kind]
+    return hit if has_answer_type(question, sentence) else miss
 
 
 class ExtractiveGenerator:

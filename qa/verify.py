@@ -120,10 +120,9 @@ class Verifier:
         by definition (content-word recall 1, similarity 1 to itself): no model call needed.
         Extractive answers are made of such quotes."""
         for i, text in enumerate(evidence):
-            at = text.find(sentence)
-            while at >= 0:
-                span = (at, at + len(sentence))
-                if span in sentence_spans(text):
+            if sentence not in text:
+                continue
+            for span in sentence_spans(text):
+                if text[span[0] : span[1]] == sentence:
                     return Support(True, 1.0, (), i, span)
-                at = text.find(sentence, at + 1)
         return None
