@@ -1,29 +1,42 @@
-# Two entry points (see README): `make serve` and `make test`. Both are idempotent:
-# the venv is only (re)installed when pyproject.toml changes.
+# Two entry points (see README): `make serve` and `make test`. Both install from the committed
+# lock files (requirements/*.txt: exact versions and hashes) and never resolve afresh; a second
+# run reinstalls nothing. `make lock` is the only command that resolves versions.
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-FIND_LINKS := $(or $(PIP_FIND_LINKS),/opt/wheels)
-# CPU-only torch from the local wheel folder; a plain `torch` from the index is a CUDA build.
-UV_INSTALL = uv pip install --compile-bytecode -p $(PY) --find-links "$(FIND_LINKS)" "torch==2.13.0+cpu"
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# CPU-only torch: from the local wheel folder named by PIP_FIND_LINKS where the machine has one,
+# otherwise from the PyTorch CPU index. The lock pins torch==2.13.0+cpu with its hash either way;
+# a plain `torch` from PyPI is a multi-GB CUDA build.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_SOURCE := $(if $(PIP_FIND_LINKS),--find-links "$(PIP_FIND_LINKS)",--extra-index-url $(TORCH_INDEX) --index-strategy unsafe-best-match)
+SYNC = $(UV) pip sync -q -p $(PY) --require-hashes $(TORCH_SOURCE)
+EDITABLE = $(UV) pip install -q -p $(PY) --no-deps -e .
+COMPILE = $(UV) pip compile -q pyproject.toml --python-version 3.11 --generate-hashes --no-header $(TORCH_SOURCE) $(UPGRADE)
 
-.PHONY: setup setup-dev serve ingest test lint bench-ingest
+.PHONY: setup setup-dev serve ingest test test-fast lint lock bench-ingest smoke
 setup: $(VENV)/.base
 setup-dev: $(VENV)/.dev
 
-$(VENV)/bin/python:
-	command -v uv >/dev/null || python3 -m pip install -q uv
-	uv venv -q --python 3.11 $(VENV)
+$(UV):
+	python3 -m pip install -q --user uv
 
-$(VENV)/.base: pyproject.toml | $(VENV)/bin/python
-	$(UV_INSTALL) -e .
+$(PY): | $(UV)
+	$(UV) venv -q --python 3.11 $(VENV)
+
+# The base install alone (what `make serve` and the Dockerfile run): no dev or llama.cpp extras.
+$(VENV)/.base: requirements/base.txt pyproject.toml | $(PY)
+	@if [ -f $(VENV)/.dev ] && [ $(VENV)/.dev -nt requirements/dev.txt ]; then \
+		echo "dev install present and current: it includes the base lock"; \
+	else $(SYNC) requirements/base.txt && $(EDITABLE) && rm -f $(VENV)/.dev; fi
 	touch $@
 
-$(VENV)/.dev: pyproject.toml | $(VENV)/bin/python
-	$(UV_INSTALL) -e ".[dev,llamacpp]"
-	touch $(VENV)/.base $@
+$(VENV)/.dev: requirements/dev.txt pyproject.toml | $(PY)
+	$(SYNC) requirements/dev.txt
+	$(EDITABLE)
+	touch $@ $(VENV)/.base
 
 ingest: setup
 	$(VENV)/bin/qa ingest
@@ -36,10 +49,23 @@ test: setup-dev
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
+# Tests that need no model, server or browser (under a minute).
+test-fast: setup-dev
+	$(VENV)/bin/python -m pytest -m "not slow" -q $(PYTEST_ARGS)
+
 lint: setup-dev
 	$(VENV)/bin/ruff check qa tests bench
 	$(VENV)/bin/ruff format --check qa tests bench
 	$(VENV)/bin/mypy
+
+# Re-resolve on purpose: keeps the current pins unless told otherwise.
+#   make lock                                  # after editing pyproject.toml's dependencies
+#   make lock UPGRADE="--upgrade-package X"    # upgrade one package
+#   make lock UPGRADE=--upgrade                # upgrade everything
+# Then run `make test` and commit pyproject.toml and requirements/ together.
+lock: | $(UV)
+	$(COMPILE) --extra dev --extra llamacpp -o requirements/dev.txt
+	$(COMPILE) --constraints requirements/dev.txt -o requirements/base.txt
 
 bench-ingest: setup-dev
 	$(PY) bench/ingest.py

@@ -31,6 +31,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from qa import __version__
 from qa.config import Settings
 from qa.engine import Engine
 from qa.errors import InputError, QAError
@@ -536,7 +537,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     app = FastAPIOffline(  # FastAPI with /docs served from the package: works offline
         title="news-qa",
-        version="0.1.0",
+        version=__version__,
         summary="Answers from dated news articles, every claim cited with file and date.",
         lifespan=lifespan,
         responses=ERROR_RESPONSES,  # every error is {"error": {"type", "message"}}

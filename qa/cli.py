@@ -19,6 +19,26 @@ from qa.evaluation import Report, check_thresholds, load_gold, run
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from qa import __version__
+
+        typer.echo(f"news-qa {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Question answering over dated news articles, with verified citations."""
+
+
 def _fail(exc: QAError) -> None:
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
@@ -33,7 +53,8 @@ def _settings(**overrides: object) -> Settings:
 @app.command()
 def ingest(
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="Files to index (default: all).")
+        list[Path] | None,
+        typer.Argument(help="Files or folders to index (default: the whole corpus folder)."),
     ] = None,
     reset: Annotated[bool, typer.Option("--reset", help="Delete the index first.")] = False,
     corpus: Annotated[Path | None, typer.Option(help="Corpus folder (QA_CORPUS_DIR).")] = None,
@@ -44,6 +65,9 @@ def ingest(
     ] = 60.0,
 ) -> None:
     """Index the corpus folder; only what changed is embedded again."""
+    for path in paths or ():
+        if not path.exists():  # before loading anything
+            _fail(InputError(f"{path} does not exist; give a file or a folder to index"))
     from rich.progress import Progress
 
     from qa.indexing import Index, describe, make_embedder
@@ -72,9 +96,20 @@ def ingest(
         _fail(exc)
         return
     summary = describe(report)
+    summary["corpus"] = str(settings.corpus_dir)
+    nothing_read = not (report.added or report.updated or report.unchanged or report.duplicates)
     if as_json:
         print(json.dumps(summary, indent=2))
-        return
+    else:
+        _print_ingest(summary)
+    if nothing_read and (paths or report.problems):
+        where = ", ".join(str(p) for p in paths) if paths else str(settings.corpus_dir)
+        typer.secho(f"error: nothing could be read from {where}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+
+
+def _print_ingest(summary: dict[str, Any]) -> None:
+    print(f"corpus: {summary['corpus']}")
     print(
         f"added {summary['added']}, updated {summary['updated']}, skipped {summary['skipped']}, "
         f"deleted {summary['deleted']} articles; {summary['chunks_added']} chunks added, "
@@ -216,10 +251,6 @@ def serve(
 
     settings = get_settings()
     run(settings, host or settings.host, port or settings.port)
-
-
-if __name__ == "__main__":
-    app()
 
 
 # -- qa eval ---------------------------------------------------------------------------------
@@ -365,3 +396,7 @@ def prepare_realtimeqa(
 
 
 app.add_typer(eval_app, name="eval")
+
+
+if __name__ == "__main__":
+    app()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from langchain_core.embeddings import Embeddings
 
@@ -56,6 +57,19 @@ def resolve_model(name: str) -> Path:
     return path
 
 
+def _model_facts(path: Path) -> tuple[int, int] | None:
+    """(dimension, max sequence length) read from a sentence-transformers folder, or None."""
+    try:
+        pooling = json.loads((path / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+        bert = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        dim, seq = int(pooling["word_embedding_dimension"]), int(bert["max_seq_length"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if (path / "2_Dense").exists():  # a projection changes the dimension: ask the model
+        return None
+    return dim, seq
+
+
 class SentenceEmbedder(Embeddings):
     """sentence-transformers, normalized vectors, batched; torch or ONNX backend."""
 
@@ -66,37 +80,58 @@ class SentenceEmbedder(Embeddings):
         backend: str = "torch",
         cache_dir: Path | None = None,
     ) -> None:
-        from sentence_transformers import SentenceTransformer
-
-        path = resolve_model(name)
+        self.path = resolve_model(name)
         self.name = Path(name).name if Path(name).is_dir() else name
-        self.batch_size = batch_size
         if backend == "onnx":
-            from qa.onnx_model import load_onnx
-
-            self.model = load_onnx(path, cache_dir or Path(".cache"))
             self.name += "+onnx-qint8"  # other vectors than fp32: never mixed in one index
-        else:
-            self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        self.dim = int(self.model.get_embedding_dimension() or 0)
-        self.max_tokens = int(self.model.max_seq_length)
+        self.backend = backend
+        self.cache_dir = cache_dir or Path(".cache")
+        self.batch_size = batch_size
         self.embedded = 0
         self.seconds = 0.0
         # HF fast tokenizers raise "Already borrowed" when two threads use one at once
         # (an ingest and a question): one model call at a time; each call uses all cores.
         self._lock = threading.Lock()
+        self._model: Any = None
+        # dimension and sequence length from the model folder, so that opening an index
+        # (`qa stats`, `/documents`) never loads torch; the model loads on first use
+        self.dim, self.max_tokens = _model_facts(self.path) or self._facts_from_model()
+
+    def _facts_from_model(self) -> tuple[int, int]:
+        model = self.model
+        return int(model.get_embedding_dimension() or 0), int(model.max_seq_length)
+
+    @property
+    def model(self) -> Any:
+        """The sentence-transformers model, loaded on first use (torch is imported here)."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self) -> Any:
+        if self.backend == "onnx":
+            from qa.onnx_model import load_onnx
+
+            return load_onnx(self.path, self.cache_dir)
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
 
     def count_tokens(self, texts: list[str]) -> list[int]:
+        model = self.model
         with self._lock:
-            encoded = self.model.tokenizer(texts, add_special_tokens=True, truncation=False)
+            encoded = model.tokenizer(texts, add_special_tokens=True, truncation=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
         vectors: list[list[float]] = []
+        model = self.model
         for i in range(0, len(texts), self.batch_size):  # lock per batch: questions interleave
             with self._lock:
                 started = time.perf_counter()
-                batch = self.model.encode(
+                batch = model.encode(
                     texts[i : i + self.batch_size],
                     batch_size=self.batch_size,
                     normalize_embeddings=True,

@@ -33,7 +33,7 @@ from qa.corpus import (
     source_name,
 )
 from qa.embedding import Embedder, SentenceEmbedder
-from qa.errors import BusyError, InputError, NotFoundError
+from qa.errors import BusyError, CorpusError, InputError, NotFoundError
 from qa.lexical import LexicalIndex
 from qa.store import ChunkStore, open_client
 
@@ -81,6 +81,19 @@ def _same(article: Article, row: ArticleRow) -> bool:
 def _in_scope(source: str, scope: set[str] | None) -> bool:
     """Whether this ingest read `source` (None: the whole corpus; FILE#ID: its dump FILE)."""
     return scope is None or source in scope or source.split("#", 1)[0] in scope
+
+
+def expand_paths(paths: Sequence[Path]) -> list[Path]:
+    """Files as given, folders as every supported file under them (recursively)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(corpus_files(path))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise CorpusError(f"{path} does not exist; give a file or a folder to index")
+    return list(dict.fromkeys(files))
 
 
 def _folder_bytes(folder: Path) -> int:
@@ -153,8 +166,8 @@ class Index:
         started = time.perf_counter()
         embedded_before = self.embedder.embedded
         root = self.settings.corpus_dir
+        files = corpus_files(root) if paths is None else expand_paths(paths)
         with self._locked(wait):
-            files = corpus_files(root) if paths is None else list(paths)
             read = read_paths(files, root)
             report = IngestReport(problems=read.problems)
             scope = None if paths is None else {source_name(p, root) for p in files}

@@ -7,6 +7,7 @@ ingest) never sees a half-written index.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 import uuid
@@ -18,6 +19,8 @@ import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
 from qa.store import StoredChunk
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
 
 _WORD = re.compile(r"\w+")
 _STOP = frozenset(STOPWORDS_EN)
