@@ -6,7 +6,6 @@
 FROM python:3.11-slim
 
 # CPU wheels of torch; the default index's torch is a CUDA build of several GB.
-ARG TORCH_VERSION=2.13.0
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 # Extra packages, e.g. "psycopg[binary]" for QA_RECORD_DB_URL=postgresql+psycopg://...
 ARG EXTRA_PACKAGES=""
@@ -25,23 +24,24 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     QA_HOST=0.0.0.0 \
     QA_PORT=8000
 
-RUN python -m venv /opt/venv \
-    && pip install --index-url "$TORCH_INDEX_URL" "torch==${TORCH_VERSION}+cpu"
+RUN python -m venv /opt/venv
 
 WORKDIR /app
 
-# Dependencies first, from pyproject.toml alone, so a code change does not reinstall them.
-# The pin torch==X is satisfied by the X+cpu build installed above.
-COPY pyproject.toml README.md ./
-RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; open('/tmp/requirements.txt', 'w').write('\n'.join(deps))" \
-    && pip install -r /tmp/requirements.txt $EXTRA_PACKAGES \
-    && rm /tmp/requirements.txt
+# Dependencies first, from the hashed lock alone (exact versions, nothing resolved afresh), so a
+# code change does not reinstall them. torch==2.13.0+cpu comes from the PyTorch CPU index with
+# the hash the lock records.
+COPY requirements/base.txt ./requirements/base.txt
+RUN pip install --require-hashes --no-deps --extra-index-url "$TORCH_INDEX_URL" \
+        -r requirements/base.txt \
+    && if [ -n "$EXTRA_PACKAGES" ]; then pip install $EXTRA_PACKAGES; fi
 
 # The package (editable, so qa/ and prompts/ keep the repository's layout).
+COPY pyproject.toml README.md ./
 COPY qa ./qa
 COPY prompts ./prompts
 RUN pip install --no-deps -e . \
-    && python -c "from qa.config import Settings; from qa.indexing import make_embedder; print('model:', make_embedder(Settings(index_dir='/tmp/probe')).dim, 'dims')" \
+    && python -c "from qa.config import Settings; from qa.indexing import make_embedder; print('model:', len(make_embedder(Settings(index_dir='/tmp/probe')).embed_query('probe')), 'dims')" \
     && rm -rf /tmp/probe
 
 # Non-root; /data holds the corpus (seeded with seeds/) and the index: mount volumes there.

@@ -1,0 +1,111 @@
+"""The `qa` command as a user meets it: paths it accepts, exit codes, and what it imports.
+
+What a command imports is read from Python's own import log (PYTHONPROFILEIMPORTTIME), so the
+check is deterministic, not a timer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SEEDS
+
+QA = ROOT / ".venv" / "bin" / "qa"
+HEAVY = ("torch", "sentence_transformers", "llama_cpp", "spacy")
+
+
+def _qa(
+    args: list[str], cwd: Path, profile: bool = False, **env: str
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    base.update(env)
+    if profile:
+        base["PYTHONPROFILEIMPORTTIME"] = "1"
+    return subprocess.run(
+        [str(QA), *args], cwd=cwd, env=base, capture_output=True, text=True, timeout=300
+    )
+
+
+def _imported(run: subprocess.CompletedProcess[str]) -> set[str]:
+    """Top-level packages named in the import log on stderr."""
+    names = set()
+    for line in run.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+def test_help_imports_no_model_library_and_no_chroma(tmp_path: Path) -> None:
+    run = _qa(["--help"], tmp_path, profile=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    for command in ("ingest", "stats", "ask", "serve", "verify", "reindex", "eval"):
+        assert command in run.stdout
+    imported = _imported(run)
+    assert "typer" in imported  # the log is really there
+    assert not imported & {*HEAVY, "chromadb"}
+
+
+def test_every_command_help_imports_no_model_library(tmp_path: Path) -> None:
+    for command in ("ingest", "stats", "ask", "serve", "verify", "reindex", "eval"):
+        run = _qa([command, "--help"], tmp_path, profile=True)
+        assert run.returncode == 0, (command, run.stderr[-2000:])
+        assert not _imported(run) & {*HEAVY, "chromadb"}, command
+
+
+def test_version(tmp_path: Path) -> None:
+    run = _qa(["--version"], tmp_path)
+    assert run.returncode == 0
+    assert run.stdout.startswith("news-qa ")
+
+
+def test_stats_reads_the_index_without_loading_the_model(tmp_path: Path) -> None:
+    run = _qa(["stats", "--json"], tmp_path, profile=True, QA_INDEX_DIR=str(tmp_path / "idx"))
+    assert run.returncode == 0, run.stderr[-2000:]
+    imported = _imported(run)
+    assert "chromadb" in imported  # it does read the index
+    assert not imported & set(HEAVY)
+
+
+def test_ingest_of_a_missing_path_fails_naming_it(tmp_path: Path) -> None:
+    run = _qa(["ingest", "missing/"], tmp_path, QA_INDEX_DIR=str(tmp_path / "idx"))
+    assert run.returncode != 0
+    assert "missing" in run.stderr
+    assert not (tmp_path / "idx").exists()  # nothing was created
+
+
+def test_ingest_that_reads_nothing_fails(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "notes.pdf").write_bytes(b"%PDF-1.4")  # unsupported: not even looked at
+    run = _qa(["ingest", str(folder)], tmp_path, QA_INDEX_DIR=str(tmp_path / "idx"))
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "nothing could be read" in run.stderr
+    assert "empty.txt: empty file" in run.stdout
+
+
+@pytest.mark.slow
+def test_ingest_a_folder_indexes_every_supported_file_under_it(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    nested = corpus / "2023" / "august"
+    nested.mkdir(parents=True)
+    shutil.copy(SEEDS / "000_cd0023486d4bb650.txt", corpus)
+    shutil.copy(SEEDS / "001_82e9ea03b5c9249c.txt", nested)
+    (nested / ".hidden.txt").write_text("a hidden file is never indexed", encoding="utf-8")
+    run = _qa(
+        ["ingest", "corpus", "--json"],
+        tmp_path,
+        QA_CORPUS_DIR=str(corpus),
+        QA_INDEX_DIR=str(tmp_path / "idx"),
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert '"added": 2' in run.stdout
+    assert '"corpus":' in run.stdout
+    assert "DEBUG" not in run.stdout + run.stderr  # no third-party debug lines
+    stats = _qa(["stats"], tmp_path, QA_INDEX_DIR=str(tmp_path / "idx"))
+    assert "articles:  2" in stats.stdout
