@@ -25,9 +25,9 @@ from qa.config import get_settings
 from qa.embedding import SentenceEmbedder
 from qa.engine import Engine
 from qa.evaluation import run
+from qa.evaluation.realtimeqa import prepare
+from qa.evaluation.report import console_table, write_report
 from qa.indexing import Index
-from qa.realtimeqa import prepare
-from qa.report import console_table, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADLINE = ("answer_accuracy", "citation_precision", "refusal_precision", "refusal_recall")

@@ -276,7 +276,7 @@ def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_quality(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
-    from qa.realtimeqa import prepare
+    from qa.evaluation.realtimeqa import prepare
 
     folder = CACHE / f"quality-{args.quality}"
     if not (folder / "gold.jsonl").exists():

@@ -47,7 +47,7 @@ from qa.openai_compat import (
     sources_text,
     usage,
 )
-from qa.ratelimit import RateLimit, SlidingWindow, parse_rate
+from qa.ratelimit import MovingWindow, RateLimit, parse_rate
 from qa.schema import Answer, AskRequest
 
 log = logging.getLogger(__name__)
@@ -559,7 +559,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     _add_service_routes(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if rate is not None:  # outside the body limit, inside CORS so browsers can read a 429
-        app.add_middleware(RateLimit, window=SlidingWindow(rate), exempt=UNLIMITED)
+        app.add_middleware(RateLimit, window=MovingWindow(rate), exempt=UNLIMITED)
     if settings.cors_origins:  # closed unless origins are configured
         app.add_middleware(
             CORSMiddleware,

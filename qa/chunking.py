@@ -13,16 +13,9 @@ from typing import Any
 import tiktoken
 
 from qa.corpus import Article
+from qa.text import sentence_spans
 
 TokenCounter = Callable[[list[str]], list[int]]
-
-_ABBREVIATION_WORDS = (
-    "mr mrs ms dr gen col lt sgt sen rep gov pres st jr sr prof capt maj adm cmdr co corp inc "
-    "ltd no vol vs etc jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e"
-)
-_ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
-_BOUNDARY = re.compile(r"[.!?…]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])")
-_LAST_WORD = re.compile(r"([\w.]+)[.!?…]+[\"”’')\]]*\s+\Z")
 
 
 @lru_cache
@@ -67,23 +60,6 @@ class Chunk:
         if self.title:
             meta["title"] = self.title
         return meta
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence; paragraph breaks always end a sentence."""
-    spans: list[tuple[int, int]] = []
-    for para in re.finditer(r"[^\n]+", text):
-        start = para.start()
-        for boundary in _BOUNDARY.finditer(para.group()):
-            cut = para.start() + boundary.end()
-            last = _LAST_WORD.search(text[start:cut])
-            word = last.group(1).lower() if last else ""
-            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
-                continue
-            spans.append((start, para.start() + boundary.start() + len(boundary.group().rstrip())))
-            start = cut
-        spans.append((start, para.end()))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
 def _split_long(text: str, span: tuple[int, int], budget: int) -> list[tuple[int, int]]:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from qa.config import Settings, get_settings
+from qa.config import BACKENDS, Settings, get_settings
 from qa.errors import InputError, QAError
 from qa.evaluation import Report, check_thresholds, load_gold, run
 
@@ -200,7 +200,7 @@ def reindex(
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
-    backend: Annotated[str | None, typer.Option(help="extractive | llamacpp | openai")] = None,
+    backend: Annotated[str | None, typer.Option(help=" | ".join(BACKENDS))] = None,
     top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=50)] = None,
     date_from: Annotated[str | None, typer.Option("--date-from", help="YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--date-to", help="YYYY-MM-DD")] = None,
@@ -302,7 +302,7 @@ def evaluate(
             "error: --gold FILE is required (e.g. eval/gold/seeds.jsonl)", fg="red", err=True
         )
         raise typer.Exit(2)
-    from qa.report import console_table, write_report
+    from qa.evaluation.report import console_table, write_report
 
     try:
         names = _backends(backend)
@@ -341,10 +341,9 @@ def _backends(requested: list[str] | None) -> list[str]:
     from qa.config import get_settings
 
     names = list(dict.fromkeys(requested or [get_settings().llm_backend]))
-    allowed = ("extractive", "llamacpp", "openai")
-    bad = [n for n in names if n not in allowed]
+    bad = [n for n in names if n not in BACKENDS]
     if bad:
-        raise InputError(f"unknown backend {bad[0]!r}; use one of {', '.join(allowed)}")
+        raise InputError(f"unknown backend {bad[0]!r}; use one of {', '.join(BACKENDS)}")
     return names
 
 
@@ -381,7 +380,7 @@ def prepare_realtimeqa(
     seed: Annotated[int, typer.Option(help="Seed of the sample.")] = 0,
 ) -> None:
     """Build a corpus dump and a gold file from RealTime QA under the git-ignored .cache/."""
-    from qa.realtimeqa import prepare
+    from qa.evaluation.realtimeqa import prepare
 
     folder = out or Path(".cache/realtimeqa" + ("-sample" if sample else ""))
     try:

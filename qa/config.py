@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Backend = Literal["extractive", "llamacpp", "openai"]
+BACKENDS: tuple[str, ...] = get_args(Backend)  # the one list of answer backend names
 
 
 class Settings(BaseSettings):

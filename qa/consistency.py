@@ -13,7 +13,6 @@ from qa.config import Settings
 from qa.corpus import Article, corpus_files, read_paths
 from qa.embedding import Embedder
 from qa.indexing import Index, IngestReport, make_embedder
-from qa.store import ChunkStore
 
 SHOWN = 5  # ids listed per difference; the count says how many there are
 
@@ -103,8 +102,4 @@ def reindex(
     settings: Settings, embedder: Embedder | None = None, wait: float = 60.0
 ) -> IngestReport:
     """Delete everything derived and ingest the corpus folder again, holding the ingest lock."""
-    index = Index(settings, embedder or make_embedder(settings))
-    with index._locked(wait):
-        Index.reset(settings)
-        index.store = ChunkStore(settings, index.embedder, index.store.client)
-        return index.ingest(wait=wait)  # the lock is re-entrant for the same Index
+    return Index(settings, embedder or make_embedder(settings)).rebuild(wait)

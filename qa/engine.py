@@ -262,6 +262,17 @@ class Engine:
                     buffer = buffer[cut:]
         yield from split_draft(buffer)
 
+    # -- what the evaluation needs (qa.evaluation.runner.EvalEngine) --------------------------
+
+    def supports(self, sentence: str, evidence: Sequence[str]) -> bool:
+        """The verification step's own yes/no: does `evidence` support `sentence`?"""
+        return self.verifier.check(sentence, evidence).supported
+
+    def chunk_texts(self, ids: list[str]) -> dict[str, str]:
+        """Chunk texts by id, from the store."""
+        chunks = self.index.store.get(ids=list(dict.fromkeys(ids))) if ids else []
+        return {c.chunk_id: c.text for c in chunks}
+
 
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)

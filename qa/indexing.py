@@ -343,6 +343,14 @@ class Index:
             records.delete_keys(keys)
         shutil.rmtree(settings.index_dir / "bm25", ignore_errors=True)
 
+    def rebuild(self, wait: float = 60.0) -> IngestReport:
+        """Delete everything derived and ingest the corpus folder again, holding the lock."""
+        with self._locked(wait):
+            Index.reset(self.settings)
+            self.store = ChunkStore(self.settings, self.embedder, self.store.client)
+            self._lexical = None
+            return self.ingest(wait=wait)  # the lock is re-entrant for the same Index
+
 
 def safe_name(name: str) -> str:
     """A plain file name for an upload: no folders, no traversal, no hidden files."""

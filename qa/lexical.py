@@ -16,18 +16,17 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
-from bm25s.stopwords import STOPWORDS_EN
 
 from qa.store import StoredChunk
+from qa.text import STOP_WORDS
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
 
 _WORD = re.compile(r"\w+")
-_STOP = frozenset(STOPWORDS_EN)
 
 
 def tokenize(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text.lower()) if w not in _STOP]
+    return [w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS]
 
 
 class LexicalIndex:

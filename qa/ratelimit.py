@@ -1,4 +1,4 @@
-"""Per-client rate limit of the HTTP service (`QA_RATE_LIMIT`), a sliding window in memory.
+"""Per-client rate limit of the HTTP service (`QA_RATE_LIMIT`), a moving window in memory.
 
 One process, one window per client address; behind a reverse proxy the address is the one
 uvicorn puts in the ASGI scope (see `--proxy-headers` / `--forwarded-allow-ips` in the README).
@@ -10,17 +10,18 @@ import json
 import math
 import re
 import time
-from collections import deque
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 
+import limits
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa.errors import InputError
 
 UNITS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 _RATE = re.compile(r"(\d+)\s*/\s*(second|minute|hour|day)s?")
-MAX_CLIENTS = 10_000  # windows kept before idle ones are pruned
 
 
 @dataclass(frozen=True)
@@ -46,37 +47,28 @@ def parse_rate(text: str) -> Rate | None:
     return Rate(int(match.group(1)), UNITS[match.group(2)])
 
 
-class SlidingWindow:
-    """Admits at most `rate.count` hits per client within any `rate.seconds` window."""
+class MovingWindow:
+    """At most `rate.count` hits per client within any `rate.seconds` window: the `limits`
+    library's moving-window strategy over in-memory storage (one process)."""
 
-    def __init__(self, rate: Rate, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, rate: Rate) -> None:
         self.rate = rate
-        self.clock = clock
-        self.hits: dict[str, deque[float]] = {}
+        unit = next(u for u, s in UNITS.items() if s == rate.seconds)
+        self.item = limits.parse(f"{rate.count}/{unit}")
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
     def hit(self, client: str) -> float:
         """Record a hit; 0.0 if admitted, else the seconds until the client may retry."""
-        now = self.clock()
-        if len(self.hits) > MAX_CLIENTS:
-            self._prune(now)
-        window = self.hits.setdefault(client, deque())
-        while window and window[0] <= now - self.rate.seconds:
-            window.popleft()
-        if len(window) >= self.rate.count:
-            return window[0] + self.rate.seconds - now
-        window.append(now)
-        return 0.0
-
-    def _prune(self, now: float) -> None:
-        idle = [c for c, w in self.hits.items() if not w or w[-1] <= now - self.rate.seconds]
-        for client in idle:
-            del self.hits[client]
+        if self.limiter.hit(self.item, client):
+            return 0.0
+        reset = self.limiter.get_window_stats(self.item, client).reset_time
+        return max(reset - time.time(), 0.001)
 
 
 class RateLimit:
     """ASGI middleware answering 429 with a JSON error and `Retry-After` over the limit."""
 
-    def __init__(self, app: ASGIApp, window: SlidingWindow, exempt: Collection[str] = ()) -> None:
+    def __init__(self, app: ASGIApp, window: MovingWindow, exempt: Collection[str] = ()) -> None:
         self.app = app
         self.window = window
         self.exempt = frozenset(exempt)

@@ -7,8 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from qa.config import Backend
+
 Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-BackendName = Literal["extractive", "llamacpp", "openai"]
+BackendName = Backend
 
 
 class Turn(BaseModel):

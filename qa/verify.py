@@ -7,19 +7,15 @@ evidence sentence) reaches the threshold. The evaluation uses the same checker.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from qa.chunking import sentence_spans
 from qa.embedding import Embedder
-from qa.lexical import _STOP
+from qa.text import TOKEN, content_words, key_terms, norm, sentence_spans, strip_markers
 
-_MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
-_TOKEN = re.compile(r"[A-Za-zÀ-ÿ][\w’'-]*|\d[\d,.]*\d|\d")
-_POSSESSIVE = re.compile(r"[’']s$")
+__all__ = ["Support", "Verifier", "content_words", "key_terms", "strip_markers"]
 
 
 @dataclass(frozen=True)
@@ -29,58 +25,6 @@ class Support:
     missing: tuple[str, ...]  # numbers, names and dates of the sentence absent from the evidence
     best: int = -1  # index of the evidence text holding the best-matching sentence
     span: tuple[int, int] = (0, 0)  # that sentence's offsets inside evidence[best]
-
-
-def strip_markers(text: str) -> str:
-    return _MARKER.sub("", text).strip()
-
-
-def _norm(word: str) -> str:
-    word = _POSSESSIVE.sub("", word.lower()).strip(".,'’-")
-    return word.replace(",", "")
-
-
-def _stem(word: str) -> str:
-    """A light suffix stripper: visited/visits/visiting -> visit."""
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
-def key_terms(sentence: str) -> list[str]:
-    """Numbers and capitalized names (not sentence-initial, not stopwords)."""
-    terms = []
-    for i, match in enumerate(_TOKEN.finditer(sentence)):
-        token = match.group()
-        if token[0].isdigit():
-            terms.append(_norm(token).rstrip("."))
-        elif i > 0 and token[0].isupper() and _norm(token) not in _STOP and len(token) > 1:
-            terms.append(_norm(token))
-    return terms
-
-
-_ALIASES = {
-    "gen": "general",
-    "col": "colonel",
-    "lt": "lieutenant",
-    "sgt": "sergeant",
-    "gov": "governor",
-    "sen": "senator",
-    "rep": "representative",
-    "pres": "president",
-    "met": "meet",
-    "meeting": "meet",
-    "led": "lead",
-    "leader": "lead",
-    "took": "take",
-    "u.s": "us",
-}
-
-
-def content_words(text: str) -> set[str]:
-    words = (_ALIASES.get(w, w) for w in (_norm(m.group()) for m in _TOKEN.finditer(text)))
-    return {_stem(w) for w in words if w and w not in _STOP and len(w) > 2}
 
 
 class Verifier:
@@ -96,7 +40,7 @@ class Verifier:
         if quoted is not None:
             return quoted
         joined = " ".join(evidence)
-        present = {_norm(m.group()).rstrip(".") for m in _TOKEN.finditer(joined)}
+        present = {norm(m.group()).rstrip(".") for m in TOKEN.finditer(joined)}
         missing = tuple(t for t in key_terms(sentence) if t not in present)
         words = content_words(sentence)
         lexical = len(words & content_words(joined)) / len(words) if words else 0.0

@@ -91,8 +91,8 @@ def test_qa_eval_command_writes_the_report_and_gates(engine, tmp_path: Path) -> 
 @pytest.mark.skipif(not RTQA.exists(), reason="RealTime QA data not present (../shared/data)")
 def test_realtimeqa_sample_end_to_end(real_embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from qa.engine import Engine
+    from qa.evaluation.realtimeqa import prepare
     from qa.indexing import Index
-    from qa.realtimeqa import prepare
 
     summary = prepare(RTQA, tmp_path / "rtqa", sample=20, seed=7)
     assert summary["questions"] == 20

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from qa.cli import eval_app
 from qa.evaluation import load_gold
-from qa.realtimeqa import article_id, prepare
+from qa.evaluation.realtimeqa import article_id, prepare
 
 OLD, GOLD, LATE, DUP, OTHER = (
     "https://x/old",

@@ -14,7 +14,7 @@ from qa.evaluation import (
     score,
     summarize,
 )
-from qa.report import metric_rows, render_markdown, write_report
+from qa.evaluation.report import metric_rows, render_markdown, write_report
 from qa.schema import Answer, Citation
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from qa.corpus import Article, clean_text, parse_date
 from qa.errors import InputError
-from qa.evaluation import contains
+from qa.evaluation.metrics import contains
 
 DUMP = "rtqa.jsonl"
 

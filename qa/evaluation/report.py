@@ -13,7 +13,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from qa.evaluation import LOWER_IS_BETTER, Metric, Report, deltas
+from qa.evaluation.metrics import LOWER_IS_BETTER, Metric
+from qa.evaluation.runner import Report, deltas
 
 CHARTED = (
     "answer_accuracy",

@@ -1,0 +1,55 @@
+"""Gold questions: the JSON Lines format `qa eval` reads, validated line by line."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from qa.errors import InputError
+
+
+class GoldItem(BaseModel):
+    """One gold question; `answers` are alternatives unless `all_answers` asks for every one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    question: str = Field(min_length=1, max_length=2000)
+    answers: list[str] = Field(default_factory=list)
+    all_answers: bool = False
+    sources: list[str] = Field(default_factory=list)
+    answerable: bool = True
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> GoldItem:
+        if self.answerable and not (self.answers and self.sources):
+            raise ValueError("an answerable question needs at least one answer and one source")
+        return self
+
+
+def load_gold(path: Path) -> list[GoldItem]:
+    """Read a gold JSON Lines file; a bad line is an error naming the file and line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read gold file {path}: {exc.strerror}; check --gold") from exc
+    items: list[GoldItem] = []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(GoldItem.model_validate(json.loads(line)))
+        except (json.JSONDecodeError, ValidationError) as exc:
+            raise InputError(f"{path} line {n} is not a valid gold item: {exc}") from exc
+    dupes = [k for k, v in Counter(i.id for i in items).items() if v > 1]
+    if dupes:
+        raise InputError(f"{path}: duplicate question ids {dupes[:5]}; make every id unique")
+    if not items:
+        raise InputError(f"{path} has no questions; write one JSON object per line")
+    return items

@@ -1,0 +1,271 @@
+"""Metrics: pure functions of an answer and its gold item (SQuAD normalization, citation and
+refusal counts), and their aggregation with counts beside every ratio."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from qa.evaluation.gold import GoldItem
+from qa.schema import Answer
+from qa.text import MARKER, markers, split_cited, strip_markers
+
+LOWER_IS_BETTER = {
+    "false_refusal_rate",
+    "dropped_sentences",
+    "uncited_answers",
+    "citations_out_of_range",
+    "errors",
+}
+
+_PUNCT = set(string.punctuation) | set("‘’“”–—…«»")
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+
+
+def normalize(text: str) -> str:
+    """SQuAD normalization: lowercase, no punctuation or articles, 1,100 -> 1100."""
+    text = MARKER.sub(" ", text.lower())
+    text = _THOUSANDS.sub("", text)
+    text = "".join(" " if ch in _PUNCT else ch for ch in text)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def contains(text: str, answer: str) -> bool:
+    """Whether the normalized answer occurs in the text as whole tokens ("10" is not in "100")."""
+    needle = normalize(answer)
+    return bool(needle) and f" {needle} " in f" {normalize(text)} "
+
+
+def is_correct(text: str, item: GoldItem) -> bool:
+    """Normalized containment of any gold answer (of every one when `all_answers`)."""
+    if not item.answers:
+        return False
+    found = [contains(text, a) for a in item.answers]
+    return all(found) if item.all_answers else any(found)
+
+
+def _f1(prediction: list[str], truth: list[str]) -> float:
+    common = sum((Counter(prediction) & Counter(truth)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(prediction), common / len(truth)
+    return 2 * precision * recall / (precision + recall)
+
+
+def token_f1(text: str, item: GoldItem) -> float:
+    """SQuAD token F1, best over the answers (against all of them joined when `all_answers`)."""
+    prediction = normalize(text).split()
+    if not prediction or not item.answers:
+        return 0.0
+    if item.all_answers:
+        return _f1(prediction, normalize(" ".join(item.answers)).split())
+    return max(_f1(prediction, normalize(a).split()) for a in item.answers)
+
+
+# ---------------------------------------------------------------- source metrics
+
+
+def needed(item: GoldItem) -> int:
+    """Gold sources an answer must cite: all for `all_answers`, else any one (each suffices)."""
+    if not item.sources:
+        return 0
+    return len(set(item.sources)) if item.all_answers else 1
+
+
+def source_hits(found: Iterable[str], item: GoldItem) -> int:
+    """Gold sources among `found`, capped as in `needed`."""
+    hits = len(set(found) & set(item.sources))
+    return hits if item.all_answers else min(hits, 1)
+
+
+def reciprocal_rank(ranked: Sequence[str], item: GoldItem) -> float:
+    """1/rank of the first passage from a gold source; 0 when none was retrieved."""
+    gold = set(item.sources)
+    return next((1.0 / (r + 1) for r, source in enumerate(ranked) if source in gold), 0.0)
+
+
+def in_range(day: date | None, item: GoldItem) -> bool:
+    """Whether an article date fits the item's explicit range (undated never fits a range)."""
+    if not (item.date_from or item.date_to):
+        return True
+    if day is None:
+        return False
+    return (item.date_from or date.min) <= day <= (item.date_to or date.max)
+
+
+def split_sentences(answer: str) -> list[str]:
+    """Answer sentences with their markers; a piece that is only markers or punctuation is not
+    a sentence."""
+    return [s for s in split_cited(answer) if strip_markers(s).strip(" .;:,")]
+
+
+__all__ = ["markers", "split_sentences"]
+
+
+# ---------------------------------------------------------------- per-question outcomes
+
+
+class Outcome(BaseModel):
+    """What one backend did on one gold question, with the per-question metric inputs."""
+
+    id: str
+    question: str
+    answerable: bool
+    expected: list[str]
+    sources: list[str]
+    answer: str = ""
+    refused: bool = False
+    cited: list[str] = Field(default_factory=list)
+    correct: bool = False
+    f1: float = 0.0
+    citations: int = 0
+    out_of_range: int = 0  # citations dated outside the gold item's date_from..date_to
+    cited_gold: int = 0  # distinct cited files that are gold sources
+    hits: int = 0  # as in `source_hits`
+    needed: int = 0
+    sentences: int = 0
+    supported: int = 0  # sentences whose cited passages support them (ALCE citation recall)
+    dropped: int = 0  # sentences the verification step removed
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    wall_ms: float = 0.0
+    error: str | None = None
+
+    @property
+    def miss(self) -> bool:
+        """Wrong answer, false refusal, or an unanswerable question answered."""
+        if self.error:
+            return True
+        return not self.correct if self.answerable else not self.refused
+
+
+Support = Callable[[str, Sequence[str]], bool]
+
+
+def score(
+    item: GoldItem,
+    answer: Answer,
+    support: Support,
+    chunk_texts: dict[str, str],
+    wall_ms: float = 0.0,
+) -> Outcome:
+    """Score one answer against its gold item; `support` is the verifier's yes/no."""
+    cited = list(dict.fromkeys(c.source for c in answer.citations))
+    by_n = {c.n: chunk_texts.get(c.chunk_id, c.quote) for c in answer.citations}
+    sentences = [] if answer.refused else split_sentences(answer.answer)
+    supported = sum(
+        1
+        for s in sentences
+        if (evidence := [by_n[n] for n in dict.fromkeys(markers(s)) if n in by_n])
+        and support(s, evidence)
+    )
+    return Outcome(
+        id=item.id,
+        question=item.question,
+        answerable=item.answerable,
+        expected=item.answers,
+        sources=item.sources,
+        answer=answer.answer,
+        refused=answer.refused,
+        cited=cited,
+        citations=len(answer.citations),
+        out_of_range=sum(not in_range(c.date, item) for c in answer.citations),
+        correct=not answer.refused and is_correct(answer.answer, item),
+        f1=0.0 if answer.refused else token_f1(answer.answer, item),
+        cited_gold=len(set(cited) & set(item.sources)),
+        hits=source_hits(cited, item),
+        needed=needed(item),
+        sentences=len(sentences),
+        supported=supported,
+        dropped=answer.dropped_sentences,
+        timings_ms=answer.timings_ms,
+        wall_ms=wall_ms,
+    )
+
+
+# ---------------------------------------------------------------- aggregation
+
+
+class Metric(BaseModel):
+    """A ratio count/total (kind "ratio") or a mean over `total` questions (kind "mean")."""
+
+    value: float | None
+    count: float
+    total: int
+    kind: Literal["ratio", "mean"] = "ratio"
+
+    def show(self) -> str:
+        if self.value is None:
+            return f"- (0/{self.total})"
+        if self.kind == "mean":
+            return f"{self.value:.3f} (n={self.total})"
+        return f"{self.value:.3f} ({self.count:g}/{self.total})"
+
+
+def ratio(count: float, total: int) -> Metric:
+    return Metric(value=count / total if total else None, count=count, total=total)
+
+
+def mean(values: Sequence[float]) -> Metric:
+    total = len(values)
+    value = float(sum(values) / total) if total else None
+    return Metric(value=value, count=float(sum(values)), total=total, kind="mean")
+
+
+def summarize(outcomes: Sequence[Outcome]) -> dict[str, Metric]:
+    """Answer, citation, refusal and verification metrics of one backend."""
+    ok = [o for o in outcomes if not o.error]
+    answerable = [o for o in ok if o.answerable]
+    unanswerable = [o for o in ok if not o.answerable]
+    refused = [o for o in ok if o.refused]
+    answered = [o for o in answerable if not o.refused]  # answerable and not refused
+    with_citations = [o for o in answered if o.cited]
+    spoken = [o for o in ok if not o.refused]
+    return {
+        "answer_accuracy": ratio(sum(o.correct for o in answerable), len(answerable)),
+        "answer_f1": mean([o.f1 for o in answerable]),
+        "citation_precision": ratio(
+            sum(o.cited_gold for o in with_citations), sum(len(o.cited) for o in with_citations)
+        ),
+        "citation_recall": ratio(
+            sum(o.hits for o in with_citations), sum(o.needed for o in with_citations)
+        ),
+        "uncited_answers": ratio(len(answered) - len(with_citations), len(answered)),
+        "citation_support": ratio(
+            sum(o.supported for o in spoken), sum(o.sentences for o in spoken)
+        ),
+        "refusal_precision": ratio(sum(not o.answerable for o in refused), len(refused)),
+        "refusal_recall": ratio(sum(o.refused for o in unanswerable), len(unanswerable)),
+        "false_refusal_rate": ratio(len(answerable) - len(answered), len(answerable)),
+        "dropped_sentences": ratio(sum(o.dropped for o in spoken), len(spoken)),
+        "citations_out_of_range": ratio(
+            sum(o.out_of_range for o in ok), sum(o.citations for o in ok)
+        ),
+        "errors": ratio(len(outcomes) - len(ok), len(outcomes)),
+    }
+
+
+def percentiles(values: Sequence[float]) -> dict[str, float]:
+    if not values:
+        return {"p50": 0.0, "p95": 0.0}
+    arr = np.asarray(values, dtype=float)
+    return {"p50": float(np.percentile(arr, 50)), "p95": float(np.percentile(arr, 95))}
+
+
+def latency(outcomes: Sequence[Outcome]) -> dict[str, dict[str, float]]:
+    """p50/p95 of the wall time of a question and of each phase in `Answer.timings_ms`."""
+    phases = sorted({k for o in outcomes for k in o.timings_ms})
+    table = {"wall": percentiles([o.wall_ms for o in outcomes if not o.error])}
+    for phase in phases:
+        table[phase] = percentiles([o.timings_ms[phase] for o in outcomes if phase in o.timings_ms])
+    return table
+
+
+# ---------------------------------------------------------------- the runner

@@ -1,0 +1,247 @@
+"""The runner: asks an engine every gold question with each backend and adds the results up."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from qa.errors import InputError, QAError
+from qa.evaluation.gold import GoldItem, load_gold
+from qa.evaluation.metrics import (
+    Metric,
+    Outcome,
+    Support,
+    latency,
+    needed,
+    ratio,
+    reciprocal_rank,
+    score,
+    source_hits,
+    summarize,
+)
+from qa.schema import Answer, AskRequest
+
+MODES = ("hybrid", "dense", "lexical")
+SETTINGS_SHOWN = (
+    "corpus_dir",
+    "embedding_model",
+    "chunk_tokens",
+    "chunk_overlap",
+    "top_k",
+    "max_chunks_per_source",
+    "refusal_threshold",
+    "support_threshold",
+)
+
+
+class EvalEngine(Protocol):
+    """What the runner needs of `qa.engine.Engine`."""
+
+    @property
+    def settings(self) -> Any: ...
+    def ask(self, request: AskRequest) -> Answer: ...
+    def retrieve(
+        self,
+        question: str,
+        top_k: int | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        mode: Any = "hybrid",
+    ) -> Sequence[Any]: ...
+    def supports(self, sentence: str, evidence: Sequence[str]) -> bool: ...
+    def chunk_texts(self, ids: list[str]) -> dict[str, str]: ...
+
+
+class BackendReport(BaseModel):
+    metrics: dict[str, Metric]
+    latency_ms: dict[str, dict[str, float]]
+    outcomes: list[Outcome]
+
+
+class RetrievalReport(BaseModel):
+    recall: Metric  # gold sources in the top k (as in `needed`)
+    mrr: Metric
+
+
+class Report(BaseModel):
+    """Everything one `qa eval` run measured; saved as report.json."""
+
+    created: str
+    gold: str
+    questions: int
+    answerable: int
+    top_k: int  # passages handed to the answer step
+    recall_k: int = 5  # passages the retrieval metrics look at
+    settings: dict[str, Any] = Field(default_factory=dict)
+    retrieval: dict[str, RetrievalReport] = Field(default_factory=dict)
+    backends: dict[str, BackendReport] = Field(default_factory=dict)
+
+    def flat(self) -> dict[str, float | None]:
+        """Every metric value by name: `backend:metric` and `retrieval_recall_<mode>`..."""
+        values: dict[str, float | None] = {}
+        for backend, rep in self.backends.items():
+            values.update({f"{backend}:{k}": m.value for k, m in rep.metrics.items()})
+        for mode, r in self.retrieval.items():
+            values[f"retrieval_recall_{mode}"] = r.recall.value
+            values[f"retrieval_mrr_{mode}"] = r.mrr.value
+        return values
+
+
+def evaluate_retrieval(
+    engine: EvalEngine, gold: Sequence[GoldItem], top_k: int, modes: Sequence[str] = MODES
+) -> dict[str, RetrievalReport]:
+    """Recall@k and MRR of the gold sources per retrieval mode, independent of any answer."""
+    items = [i for i in gold if i.answerable and i.sources]
+    result = {}
+    for mode in modes:
+        hits = rr = 0.0
+        for item in items:
+            passages = engine.retrieve(item.question, top_k, item.date_from, item.date_to, mode)
+            ranked = [p.source for p in passages]
+            hits += source_hits(ranked, item)
+            rr += reciprocal_rank(ranked, item)
+        result[mode] = RetrievalReport(
+            recall=ratio(hits, sum(needed(i) for i in items)),
+            mrr=Metric(
+                value=rr / len(items) if items else None, count=rr, total=len(items), kind="mean"
+            ),
+        )
+    return result
+
+
+def ask_one(
+    engine: EvalEngine,
+    item: GoldItem,
+    backend: str,
+    top_k: int | None,
+    support: Support,
+    fetch: Callable[[list[str]], dict[str, str]],
+) -> Outcome:
+    """Ask one gold question; a backend failure is recorded as an error, not raised."""
+    request = AskRequest.model_validate(
+        {
+            "question": item.question,
+            "top_k": top_k,
+            "date_from": item.date_from,
+            "date_to": item.date_to,
+            "backend": backend,
+        }
+    )
+    started = time.perf_counter()
+    try:
+        answer = engine.ask(request)
+    except QAError as exc:
+        return Outcome(
+            id=item.id,
+            question=item.question,
+            answerable=item.answerable,
+            expected=item.answers,
+            sources=item.sources,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+    wall = (time.perf_counter() - started) * 1000
+    texts = fetch([c.chunk_id for c in answer.citations]) if answer.citations else {}
+    return score(item, answer, support, texts, wall)
+
+
+def evaluate_backend(
+    engine: EvalEngine,
+    gold: Sequence[GoldItem],
+    backend: str,
+    top_k: int | None,
+    support: Support,
+    fetch: Callable[[list[str]], dict[str, str]],
+    progress: Callable[[int, int], None] | None = None,
+) -> BackendReport:
+    """Ask every gold question with one backend and score the answers."""
+    outcomes = []
+    for n, item in enumerate(gold, start=1):
+        outcomes.append(ask_one(engine, item, backend, top_k, support, fetch))
+        if progress:
+            progress(n, len(gold))
+    return BackendReport(
+        metrics=summarize(outcomes), latency_ms=latency(outcomes), outcomes=outcomes
+    )
+
+
+def run(
+    engine: EvalEngine,
+    gold_path: Path,
+    backends: Sequence[str],
+    top_k: int | None = None,
+    modes: Sequence[str] = MODES,
+    progress: Callable[[str, int, int], None] | None = None,
+    recall_k: int = 5,
+) -> Report:
+    """The whole evaluation: retrieval per mode, then every backend on every question."""
+    gold = load_gold(gold_path)
+    settings = engine.settings
+    support, fetch = engine.supports, engine.chunk_texts
+    report = Report(
+        created=datetime.now().isoformat(timespec="seconds"),
+        gold=str(gold_path),
+        questions=len(gold),
+        answerable=sum(i.answerable for i in gold),
+        top_k=top_k or settings.top_k,
+        recall_k=recall_k,
+        settings={
+            key: str(getattr(settings, key)) for key in SETTINGS_SHOWN if hasattr(settings, key)
+        },
+    )
+    report.retrieval = evaluate_retrieval(engine, gold, recall_k, modes)
+    for backend in backends:
+        tick = (lambda d, t, b=backend: progress(b, d, t)) if progress else None
+        report.backends[backend] = evaluate_backend(
+            engine, gold, backend, top_k, support, fetch, tick
+        )
+    return report
+
+
+# ---------------------------------------------------------------- thresholds and deltas
+
+
+# -- thresholds and deltas ------------------------------------------------------------------
+
+
+def parse_threshold(spec: str) -> tuple[str, float]:
+    name, sep, value = spec.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        return name.strip(), float(value)
+    except ValueError:
+        raise InputError(
+            f"threshold {spec!r} must look like METRIC=VALUE, e.g. answer_accuracy=0.85"
+        ) from None
+
+
+def check_thresholds(
+    report: Report, under: Sequence[str] = (), over: Sequence[str] = ()
+) -> list[str]:
+    """Failures of `METRIC=VALUE` bounds; METRIC is `metric` (every backend) or `backend:metric`."""
+    values = report.flat()
+    failures = []
+    for specs, below in ((under, True), (over, False)):
+        for spec in specs:
+            name, bound = parse_threshold(spec)
+            keys = [k for k in values if k == name or k.split(":", 1)[-1] == name]
+            if not keys:
+                known = sorted({k.split(":", 1)[-1] for k in values})
+                raise InputError(f"unknown metric {name!r}; use one of {', '.join(known)}")
+            for key in keys:
+                value = values[key]
+                if value is None or (value < bound if below else value > bound):
+                    shown = "n/a" if value is None else f"{value:.3f}"
+                    failures.append(f"{key} = {shown} is {'below' if below else 'above'} {bound}")
+    return failures
+
+
+def deltas(report: Report, earlier: Report) -> dict[str, float]:
+    """Change of every metric present in both reports."""
+    now, before = report.flat(), earlier.flat()
+    return {k: v - w for k, v in now.items() if v is not None and (w := before.get(k)) is not None}
