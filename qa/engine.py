@@ -8,17 +8,13 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import date
 
-from qa.answer import (
-    ChatGenerator,
-    Draft,
-    ExtractiveGenerator,
-    condense_rules,
-    make_chat_model,
-)
+from qa.answer import ExtractiveGenerator, condense_rules
 from qa.chunking import sentence_spans
 from qa.config import Settings
 from qa.dates import DateFilter, parse_question_dates
 from qa.embedding import CachedEmbedder, Embedder
+from qa.generators.base import Draft
+from qa.generators.chat import ChatGenerator, make_chat_generator
 from qa.indexing import Index, make_embedder
 from qa.retrieval import Mode, Passage, Retriever
 from qa.schema import REFUSAL, Answer, AskRequest, Citation
@@ -134,10 +130,15 @@ class Engine:
         """The LLM backend, created on first use (llama.cpp models are not thread-safe)."""
         with self._guard:
             if backend not in self._chat:
-                model = make_chat_model(self.settings, backend)
-                self._chat[backend] = ChatGenerator(backend, model, self.settings.llm_timeout_s)
+                self._chat[backend] = make_chat_generator(self.settings, backend)
                 self._locks[backend] = threading.Lock()
             return self._chat[backend], self._locks[backend]
+
+    def close(self) -> None:
+        """Stop what the backends started (the llama.cpp child)."""
+        with self._guard:
+            for generator in self._chat.values():
+                generator.close()
 
     def retrieve(
         self,

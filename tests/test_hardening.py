@@ -259,10 +259,12 @@ def test_unreachable_llm_is_a_clear_502(engine: Engine, real_embedder: Any) -> N
 
 
 def test_llm_token_cap_and_timeout_reach_the_model(engine: Engine, real_embedder: Any) -> None:
-    pytest.importorskip("llama_cpp")
-    settings = engine.settings.model_copy(update={"llm_max_tokens": 48, "llm_timeout_s": 7.0})
-    generator, _ = Engine(settings, engine.index, real_embedder).chat("llamacpp")
-    assert generator.model.max_tokens == 48  # type: ignore[attr-defined]
+    update = {"llm_max_tokens": 48, "llm_timeout_s": 7.0, "llm_base_url": "http://127.0.0.1:9/v1"}
+    settings = engine.settings.model_copy(update=update)
+    generator, _ = Engine(settings, engine.index, real_embedder).chat("openai")
+    model = generator.connect()  # builds the client; nothing is sent
+    assert model.max_tokens == 48  # type: ignore[attr-defined]
+    assert model.request_timeout == 7.0  # type: ignore[attr-defined]
     assert generator.timeout_s == 7.0
 
 

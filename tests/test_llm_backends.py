@@ -1,8 +1,11 @@
-"""The LLM answer backends end to end: llama.cpp in process with the real SmolLM2 GGUF, and the
-OpenAI-compatible backend against llama-cpp-python's own server started on loopback."""
+"""The LLM answer backends end to end: llama.cpp in a supervised child process with the real
+SmolLM2 GGUF, and the OpenAI-compatible backend against llama-cpp-python's own server started on
+loopback."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from qa.answer import ChatGenerator, make_chat_model, smollm2_path
 from qa.engine import Engine
 from qa.errors import BackendError
+from qa.generators.chat import make_chat_generator
+from qa.generators.llamacpp import smollm2_path
 from qa.indexing import Index
 from qa.schema import REFUSAL, Answer, AskRequest
 from tests.conftest import free_port, running_process
@@ -42,12 +46,12 @@ def check_contract(engine: Engine, request: AskRequest, answer: Answer, backend:
         assert text is not None and c.quote == text[c.start : c.end]
 
 
-# -- llama.cpp in process -----------------------------------------------------------------------
+# -- llama.cpp in a supervised child process ------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def llamacpp_engine(seed_index: Index, real_embedder: Any) -> Engine:
-    update = {"llm_backend": "llamacpp", "llm_max_tokens": MAX_TOKENS}
+    update = {"llm_backend": "llamacpp", "llm_max_tokens": MAX_TOKENS, "llm_timeout_s": 600.0}
     return Engine(seed_index.settings.model_copy(update=update), seed_index, real_embedder)
 
 
@@ -67,10 +71,35 @@ def test_llamacpp_streams_verified_text(llamacpp_engine: Engine) -> None:
     check_contract(llamacpp_engine, request, final, "llamacpp")
 
 
+def test_a_crashed_llamacpp_child_fails_one_answer_and_is_restarted(
+    llamacpp_engine: Engine,
+) -> None:
+    """A native crash kills the child, not the service: the answer being streamed fails with a
+    BackendError (502 over HTTP), and the next question starts a new child and is answered."""
+    generator, _ = llamacpp_engine.chat("llamacpp")
+    server = generator.server
+    assert server is not None
+    llamacpp_engine.ask(AskRequest(question=QUESTIONS[0], top_k=TOP_K))  # the child is up
+    pid, starts = server.pid, server.starts
+    assert pid is not None and pid != os.getpid()
+    events = llamacpp_engine.stream(AskRequest(question=QUESTIONS[1], top_k=TOP_K))
+    with pytest.raises(BackendError, match="llamacpp backend failed"):
+        for kind, _value in events:
+            if kind == "token" and server.pid == pid:
+                os.kill(pid, signal.SIGKILL)  # as a segfault would
+    answer = llamacpp_engine.ask(AskRequest(question=QUESTIONS[0], top_k=TOP_K))
+    check_contract(
+        llamacpp_engine, AskRequest(question=QUESTIONS[0], top_k=TOP_K), answer, "llamacpp"
+    )
+    assert server.starts == starts + 1 and server.pid not in (None, pid)
+    llamacpp_engine.close()
+    assert server.pid is None  # stopped with the engine
+
+
 def test_llamacpp_missing_model_is_a_clear_error(seed_index: Index, tmp_path: Path) -> None:
     settings = seed_index.settings.model_copy(update={"llm_model_path": tmp_path / "nope.gguf"})
     with pytest.raises(BackendError, match=r"nope\.gguf not found; set QA_LLM_MODEL_PATH"):
-        make_chat_model(settings, "llamacpp")
+        make_chat_generator(settings, "llamacpp")
 
 
 # -- OpenAI-compatible server on loopback -------------------------------------------------------
@@ -134,7 +163,7 @@ def test_chat_generator_timeout_names_the_setting(openai_url: str, seed_index: I
     settings = seed_index.settings.model_copy(
         update={"llm_base_url": openai_url, "llm_model": "smollm2", "llm_timeout_s": 0.001}
     )
-    generator = ChatGenerator("openai", make_chat_model(settings, "openai"), timeout_s=0.001)
+    generator = make_chat_generator(settings, "openai")
     with pytest.raises(BackendError, match=r"QA_LLM_TIMEOUT_S|timed out"):
         generator.generate(QUESTIONS[0], [])
 
@@ -149,4 +178,4 @@ def test_openai_unreachable_server_is_a_backend_error(
 
 def test_openai_without_base_url_is_a_clear_error(seed_index: Index) -> None:
     with pytest.raises(BackendError, match="QA_LLM_BASE_URL"):
-        make_chat_model(seed_index.settings, "openai")
+        make_chat_generator(seed_index.settings, "openai")

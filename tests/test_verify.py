@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
-from qa.answer import ChatGenerator
 from qa.config import Settings
 from qa.engine import Engine
+from qa.generators.chat import ChatGenerator
 from qa.indexing import Index
 from qa.schema import Answer, AskRequest
 from qa.verify import Verifier, key_terms, strip_markers
@@ -37,7 +37,8 @@ class ScriptedEngine(Engine):
     """An Engine whose LLM backends answer with scripted drafts (a LangChain fake chat model)."""
 
     def script(self, *drafts: str) -> None:
-        self._generator = ChatGenerator("openai", GenericFakeChatModel(messages=iter(drafts)))
+        model = GenericFakeChatModel(messages=iter(drafts))
+        self._generator = ChatGenerator("openai", lambda: model)
         self._lock = threading.Lock()
 
     def chat(self, backend: str) -> tuple[ChatGenerator, threading.Lock]:

@@ -1,0 +1,54 @@
+"""The answer-backend role: what every generator takes and gives, and the prompt files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from qa.errors import BackendError
+
+if TYPE_CHECKING:
+    from qa.retrieval import Passage
+    from qa.schema import Turn
+
+PROMPTS = Path(__file__).resolve().parent.parent.parent / "prompts"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Answer text whose [n] markers number the passages (1-based) handed to the backend."""
+
+    text: str
+    spans: dict[int, tuple[int, int]] = field(default_factory=dict)  # n -> quote offsets
+
+
+class Generator(Protocol):
+    """An answer backend: a draft from passages (whole or streamed), and a standalone
+    question from a conversation."""
+
+    name: str
+
+    def generate(self, question: str, passages: Sequence[Passage]) -> Draft: ...
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]: ...
+    def condense(self, history: Sequence[Turn], question: str) -> str: ...
+
+
+@lru_cache
+def load_prompt(name: str, folder: Path = PROMPTS) -> str:
+    path = folder / f"{name}.txt"
+    if not path.is_file():
+        raise BackendError(f"prompt {name!r} not found at {path}")
+    return path.read_text(encoding="utf-8")
+
+
+def format_passages(passages: Sequence[Passage]) -> str:
+    """Passages wrapped and labelled as untrusted data; markup inside them is neutralised."""
+    blocks = []
+    for n, p in enumerate(passages, start=1):
+        body = p.text.replace("<", "‹").replace(">", "›")
+        when = p.date.isoformat() if p.date else "date unknown"
+        blocks.append(f'<passage n="{n}" source="{p.source}" date="{when}">\n{body}\n</passage>')
+    return "\n".join(blocks)
