@@ -35,6 +35,7 @@ from qa import __version__
 from qa.config import Settings
 from qa.engine import Engine
 from qa.errors import InputError, QAError
+from qa.headers import lead
 from qa.indexing import describe
 from qa.metrics import Metrics, MetricsMiddleware
 from qa.openai_compat import (
@@ -49,6 +50,7 @@ from qa.openai_compat import (
 )
 from qa.ratelimit import MovingWindow, RateLimit, parse_rate
 from qa.schema import Answer, AskRequest
+from qa.suggestions import suggested_questions
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -77,6 +79,7 @@ class DocumentInfo(BaseModel):
     title: str | None
     date: dt.date | None = Field(description="null means the date is unknown.")
     chunks: int
+    lead: str | None = Field(None, description="The first sentence, a label when title is null.")
 
 
 class DocumentPage(BaseModel):
@@ -112,6 +115,10 @@ class IngestSummary(BaseModel):
     chunks_deleted: int
     embedded: int
     seconds: float
+
+
+class Suggestions(BaseModel):
+    questions: list[str] = Field(description="Questions made from the articles' titles.")
 
 
 class Ready(BaseModel):
@@ -398,10 +405,18 @@ def _add_answer_routes(app: FastAPI) -> None:
 
 
 def _add_document_routes(app: FastAPI) -> None:
-    def info(row: Any) -> DocumentInfo:
+    def info(row: Any, text: str | None = None) -> DocumentInfo:
         return DocumentInfo(
-            source=row.source, title=row.title, date=row.date, chunks=row.chunk_count
+            source=row.source,
+            title=row.title,
+            date=row.date,
+            chunks=row.chunk_count,
+            lead=lead(text) if text and not row.title else None,
         )
+
+    def matches(row: Any, words: list[str]) -> bool:
+        seen = f"{row.source} {row.title or ''} {row.date or 'date unknown'}".lower()
+        return all(word in seen for word in words)
 
     @app.get("/documents", response_model=DocumentPage, tags=["documents"], dependencies=ReadAccess)
     async def list_documents(
@@ -409,12 +424,20 @@ def _add_document_routes(app: FastAPI) -> None:
         engine: EngineDep,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0)] = 0,
+        q: Annotated[str, Query(max_length=200, description="Words in file, title or date.")] = "",
     ) -> DocumentPage:
-        """The indexed articles by file name, a page at a time."""
-        rows = await to_thread.run_sync(engine.index.catalog.rows)
-        ordered = [rows[s] for s in sorted(rows)]
-        page = [info(r) for r in ordered[offset : offset + limit]]
-        return DocumentPage(total=len(ordered), offset=offset, limit=limit, documents=page)
+        """The indexed articles by file name, a page at a time, optionally filtered by `q`."""
+
+        def listing() -> DocumentPage:
+            catalog = engine.index.catalog
+            rows = catalog.rows()
+            words = q.lower().split()
+            ordered = [rows[s] for s in sorted(rows) if matches(rows[s], words)]
+            chosen = ordered[offset : offset + limit]
+            page = [info(r, None if r.title else catalog.text(r.source)) for r in chosen]
+            return DocumentPage(total=len(ordered), offset=offset, limit=limit, documents=page)
+
+        return await to_thread.run_sync(listing)
 
     @app.get(
         "/documents/{source:path}",
@@ -425,7 +448,28 @@ def _add_document_routes(app: FastAPI) -> None:
     async def get_document(source: str, engine: EngineDep) -> DocumentText:
         """One article's clean text and metadata (encode `#` in FILE#ID as %23)."""
         row, text = await to_thread.run_sync(engine.index.article, source)
-        return DocumentText(**info(row).model_dump(), text=text)
+        return DocumentText(**info(row, text).model_dump(), text=text)
+
+    @app.get(
+        "/suggestions", response_model=Suggestions, tags=["documents"], dependencies=ReadAccess
+    )
+    async def suggestions(engine: EngineDep) -> Suggestions:
+        """A few questions for an empty chat page, from the newest articles' titles."""
+
+        def make() -> Suggestions:
+            catalog = engine.index.catalog
+            rows = sorted(
+                catalog.rows().values(),
+                key=lambda r: (r.date is not None, r.date or dt.date.min),
+                reverse=True,
+            )
+            labels = []
+            for row in rows[:20]:
+                label = row.title or lead(catalog.text(row.source) or "")
+                labels.append((label, row.date))
+            return Suggestions(questions=suggested_questions(labels))
+
+        return await to_thread.run_sync(make)
 
     @app.post(
         "/documents", response_model=IngestSummary, tags=["documents"], dependencies=WriteAccess
@@ -502,6 +546,10 @@ def _add_service_routes(app: FastAPI) -> None:
                 "Referrer-Policy": "no-referrer",
             },
         )
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -20,6 +20,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from qa.errors import CorpusError
+from qa.headers import Header, json_ld_fields, split_front_matter, split_header
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,6 @@ FILE_TYPES = (".txt", ".md", ".html", ".htm")
 DUMP_TYPES = (".jsonl", ".csv")
 SUPPORTED = FILE_TYPES + DUMP_TYPES
 
-_HEADER = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})[ \t]*", re.IGNORECASE)
-_TITLE = re.compile(r"\A[ \t]*title:[ \t]*(.+?)[ \t]*(?:\n|\Z)", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 
 
@@ -115,51 +114,56 @@ def clean_text(raw: str) -> str:
     return "\n\n".join(kept)
 
 
-def split_header(raw: str) -> tuple[date | None, str | None, str]:
-    """Split the seed header (` date 2023-11-10 Title: ...`) from the body."""
-    match = _HEADER.match(raw)
-    if not match:
-        return None, None, raw
-    day = parse_date(match.group(1))
-    rest = raw[match.end() :]
-    title_match = _TITLE.match(rest)
-    if title_match:
-        return day, title_match.group(1), rest[title_match.end() :]
-    return day, None, rest
-
-
 class _HTMLText(HTMLParser):
-    """Visible text of an HTML page, with block elements as paragraph breaks."""
+    """Visible text of an HTML page, with block elements as paragraph breaks, and its metadata."""
 
     SKIP = frozenset({"script", "style", "noscript", "template", "nav", "footer", "svg"})
     BLOCK = frozenset(
         {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "tr"}
     )
+    PUBLISHED = frozenset({"article:published_time", "date", "pubdate", "dc.date", "datepublished"})
+    UPDATED = frozenset({"article:modified_time", "og:updated_time", "datemodified"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self.title: str | None = None
-        self.date: date | None = None
+        self.meta = Header(body="")  # the date and title the page's markup states
+        self.page_title: str | None = None
+        self.time: str | None = None  # the first <time datetime>
         self._skip = 0
         self._in_title = False
+        self._json_ld: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
         if tag in self.SKIP:
             self._skip += 1
+            if tag == "script" and (values.get("type") or "").lower() == "application/ld+json":
+                self._json_ld = []
         elif tag == "title":
             self._in_title = True
-        elif tag == "meta" and self.date is None:
-            key = (values.get("property") or values.get("name") or "").lower()
-            if key in {"article:published_time", "date", "pubdate", "dc.date"}:
-                self.date = parse_date(values.get("content"))
-        elif tag == "time" and self.date is None:
-            self.date = parse_date(values.get("datetime"))
+        elif tag == "meta":
+            key = values.get("property") or values.get("name") or values.get("itemprop") or ""
+            key = key.lower()
+            if key in self.PUBLISHED:
+                self.meta.offer_date(values.get("content"), 0, f"<meta {key}>")
+            elif key in self.UPDATED:
+                self.meta.offer_date(values.get("content"), 1, f"<meta {key}>")
+            elif key == "og:title":
+                self.meta.offer_title(values.get("content"))
+        elif tag == "time" and self.time is None and values.get("datetime"):
+            self.time = values.get("datetime")
         if tag in self.BLOCK:
             self.parts.append("\n\n")
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self._json_ld is not None:
+            found = json_ld_fields("".join(self._json_ld))
+            self._json_ld = None
+            self.meta.offer_date(found.get("datePublished"), 0, "JSON-LD datePublished")
+            self.meta.offer_date(found.get("dateModified"), 1, "JSON-LD dateModified")
+            if isinstance(found.get("headline"), str):
+                self.meta.offer_title(found["headline"])
         if tag in self.SKIP and self._skip:
             self._skip -= 1
         elif tag == "title":
@@ -169,9 +173,23 @@ class _HTMLText(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
-            self.title = (self.title or "") + data.strip()
+            self.page_title = (self.page_title or "") + data
+        elif self._json_ld is not None:
+            self._json_ld.append(data)
         elif not self._skip:
             self.parts.append(data)
+
+    def header(self) -> Header:
+        """The text's own header lines, overridden by what the markup states."""
+        header = split_header("".join(self.parts))
+        meta = self.meta
+        meta.offer_date(self.time, 0, "<time datetime>")
+        meta.offer_title(self.page_title)
+        if meta.date_rank < 9:
+            header.date, header.date_rank = meta.date, meta.date_rank
+        header.title = meta.title or header.title
+        header.notes = meta.notes + header.notes
+        return header
 
 
 def _decode(data: bytes, source: str, problems: list[Problem]) -> str:
@@ -187,19 +205,26 @@ def _article(source: str, raw: str, day: date | None, title: str | None) -> Arti
     return Article(source=source, text=clean_text(raw), date=day, title=title or None)
 
 
-def parse_document(source: str, raw: str) -> Article:
-    """One article from the text of a .txt, .md or .html file."""
+def parse_document(source: str, raw: str, problems: list[Problem] | None = None) -> Article:
+    """One article from the text of a .txt, .md or .html file.
+
+    An unreadable or missing date is appended to `problems`: the article stays undated.
+    """
     if source.lower().endswith((".html", ".htm")):
         parser = _HTMLText()
         parser.feed(raw)
-        day, title, body = split_header("".join(parser.parts))
-        return _article(source, body, day or parser.date, title or parser.title)
-    day, title, body = split_header(raw)
-    if title is None and source.lower().endswith(".md"):
-        heading = re.match(r"\A\s*#\s+(.+?)\s*(?:\n|\Z)", body)
-        if heading:
-            title, body = heading.group(1), body[heading.end() :]
-    return _article(source, body, day, title)
+        parser.close()
+        header = parser.header()
+    elif source.lower().endswith(".md"):
+        header = split_front_matter(raw)
+    else:
+        header = split_header(raw)
+    if problems is not None:
+        dated = "shown as date unknown" if header.date is None else f"dated {header.date} instead"
+        problems.extend(Problem(source, f"{note}: {dated}", False) for note in header.notes)
+        if header.date is None and not header.notes:
+            problems.append(Problem(source, "no date found: shown as date unknown", False))
+    return _article(source, header.body, header.date, header.title)
 
 
 def _records(name: str, raw: str) -> Iterator[tuple[int, dict[str, object]]]:
@@ -256,9 +281,11 @@ def read_bytes(source: str, data: bytes) -> ReadResult:
             if source.lower().endswith(DUMP_TYPES):
                 result.articles.extend(parse_dump(source, raw, result.problems))
             else:
-                article = parse_document(source, raw)
+                notes: list[Problem] = []
+                article = parse_document(source, raw, notes)
                 if article.text:
                     result.articles.append(article)
+                    result.problems.extend(notes)
                 else:
                     result.problems.append(Problem(source, "no text after cleaning: skipped", True))
         except (CorpusError, csv.Error) as exc:

@@ -14,7 +14,9 @@ from tests.conftest import SEEDS
 @pytest.fixture(scope="module")
 def seeds() -> dict[str, Article]:
     result = read_paths(corpus_files(SEEDS), SEEDS)
-    assert result.problems == []
+    assert [(p.source, p.message) for p in result.problems] == [
+        ("003_dc7ce24594d87c5a.txt", "no date found: shown as date unknown")
+    ]
     return {a.source[:3]: a for a in result.articles}
 
 
@@ -55,7 +57,13 @@ def test_seed_003_has_no_date_and_none_is_guessed(seeds: dict[str, Article]) -> 
     # 003 mentions "Sunday", "Friday", "2021" in its body: none of them may become its date.
     assert seeds["003"].date is None
     assert seeds["003"].title is None
-    assert seeds["003"].text.startswith("Just know")
+    assert seeds["003"].text.startswith("Niger’s junta authorities have requested assistance")
+
+
+def test_003_top_line_just_know_is_boilerplate(seeds: dict[str, Article]) -> None:
+    raw = (SEEDS / "003_dc7ce24594d87c5a.txt").read_text(encoding="utf-8")
+    assert raw.startswith("Just know\n")  # the seed has it at the top ...
+    assert "just know" not in seeds["003"].text.lower()  # ... the clean text does not
 
 
 @pytest.mark.parametrize(
@@ -107,7 +115,7 @@ def test_exact_repeat_inside_a_file_is_collapsed() -> None:
 
 def test_markdown_heading_becomes_the_title() -> None:
     result = read_bytes("note.md", b"# Junta closes airspace\n\nNiger closed its *airspace*.\n")
-    assert result.problems == []
+    assert [p.message for p in result.problems] == ["no date found: shown as date unknown"]
     (article,) = result.articles
     assert article.title == "Junta closes airspace"
     assert article.text == "Niger closed its *airspace*."
@@ -249,7 +257,12 @@ def test_bad_files_do_not_stop_the_batch(tmp_path: Path) -> None:
     result: ReadResult = read_paths(files, tmp_path)
     assert [a.source for a in result.articles] == ["c_latin.txt", "d_good.txt", "sub/e_good.md"]
     problems = {p.source: p.skipped for p in result.problems}
-    assert problems == {"a_empty.txt": True, "b_binary.txt": True, "c_latin.txt": False}
+    assert problems == {
+        "a_empty.txt": True,
+        "b_binary.txt": True,
+        "c_latin.txt": False,  # not UTF-8, and no date
+        "sub/e_good.md": False,  # no date
+    }
 
 
 def test_content_hash_ignores_case_and_whitespace_but_not_words() -> None:

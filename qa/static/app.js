@@ -4,7 +4,10 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { history: [], busy: false, docsOffset: 0, docsTotal: 0, articles: new Map() };
+const state = {
+  history: [], busy: false, controller: null, follow: true,
+  docsOffset: 0, docsTotal: 0, articles: new Map(), deleted: new Set(),
+};
 const PAGE = 50;
 
 // -- small helpers -----------------------------------------------------------------------
@@ -26,6 +29,11 @@ function dateLabel(date) {
   return date ? date : "date unknown";
 }
 
+// What a source is called: its title, else its first sentence, else its file name.
+function sourceLabel(item) {
+  return item.title || item.lead || item.source;
+}
+
 function authHeaders() {
   const key = $("api-key").value.trim();
   return key ? { Authorization: `Bearer ${key}` } : {};
@@ -42,7 +50,11 @@ async function errorMessage(response) {
 async function api(path, options = {}) {
   const headers = { ...authHeaders(), ...(options.headers || {}) };
   const response = await fetch(path, { ...options, headers });
-  if (!response.ok) throw new Error(await errorMessage(response));
+  if (!response.ok) {
+    const error = new Error(await errorMessage(response));
+    error.status = response.status;
+    throw error;
+  }
   return response;
 }
 
@@ -76,25 +88,92 @@ async function* sseEvents(response) {
 
 // -- conversation ------------------------------------------------------------------------
 
+// The list follows the answer as it streams, unless the reader scrolled up to read.
+function nearBottom() {
+  const list = $("messages");
+  return list.scrollHeight - list.scrollTop - list.clientHeight < 48;
+}
+
+function follow(force = false) {
+  if (force) state.follow = true;
+  if (!state.follow) return;
+  const list = $("messages");
+  list.scrollTop = list.scrollHeight;
+}
+
+function showEmpty(text) {
+  const suggestions = el("ul", { class: "suggestions", id: "suggestions", "aria-label": "Suggestions" });
+  const hint = el("li", { class: "empty", id: "empty-hint" },
+    el("p", { class: "welcome" }, text),
+    el("p", { class: "hint" }, "Press Enter to send, Shift+Enter for a new line. Every answer quotes the articles and cites them."),
+    suggestions);
+  $("messages").replaceChildren(hint);
+  loadSuggestions(suggestions);
+}
+
+async function loadSuggestions(list) {
+  try {
+    const response = await api("/suggestions");
+    const { questions } = await response.json();
+    if (questions.length) list.before(el("p", { class: "hint" }, "Try one of these:"));
+    for (const question of questions) {
+      list.append(el("li", {}, el("button", { type: "button", class: "suggestion",
+        onclick: () => submitQuestion(question) }, question)));
+    }
+  } catch (_) { /* no suggestions: the page still works */ }
+}
+
 function addMessage(role, text) {
   $("empty-hint")?.remove();
   const body = el("div", { class: "text" }, text);
   const item = el("li", { class: `msg ${role}` },
     el("span", { class: "who" }, role === "user" ? "You" : "Answer"), body);
   $("messages").append(item);
-  item.scrollIntoView({ block: "end" });
+  follow(role === "user");
   return item;
 }
 
+function chipLabel(button, item) {
+  button.querySelector(".label").textContent = sourceLabel(item);
+}
+
 function chip(citation) {
-  const label = `Open ${citation.source}, ${dateLabel(citation.date)}, at cited passage ${citation.n}`;
-  const button = el("button", { type: "button", class: "chip", "aria-label": label, "aria-pressed": "false",
-    "data-n": String(citation.n) },
+  const button = el("button", { type: "button", class: "chip", "aria-pressed": "false",
+    "data-n": String(citation.n), "data-source": citation.source, title: citation.quote || "" },
     el("span", { class: "n" }, `[${citation.n}]`),
-    el("span", { class: "file" }, citation.source),
-    el("span", { class: "date" }, `· ${dateLabel(citation.date)}`));
+    el("span", { class: "label" }, sourceLabel(citation)),
+    el("span", { class: "sub" },
+      el("span", { class: "date" }, dateLabel(citation.date)),
+      el("span", { class: "file" }, citation.source)));
+  button.setAttribute("aria-label",
+    `Source ${citation.n}: ${sourceLabel(citation)}, ${dateLabel(citation.date)}, ${citation.source}`);
   button.addEventListener("click", () => openArticle(citation, button));
+  if (state.deleted.has(citation.source)) markDeleted(citation.source);
   return button;
+}
+
+// A chip whose article is gone says so; it still shows the quote when pressed.
+function markDeleted(source) {
+  state.deleted.add(source);
+  for (const button of document.querySelectorAll(".chip")) {
+    if (button.dataset.source !== source || button.classList.contains("gone")) continue;
+    button.classList.add("gone");
+    button.querySelector(".sub").append(el("span", { class: "gone-note" }, "article deleted"));
+    button.setAttribute("aria-label", `${button.getAttribute("aria-label")} (article deleted)`);
+  }
+}
+
+// Untitled sources are named by their first sentence, which the document endpoint gives.
+async function labelChips(list, citations) {
+  const untitled = [...new Set(citations.filter((c) => !c.title).map((c) => c.source))];
+  for (const source of untitled) {
+    try {
+      const doc = await loadArticle(source);
+      list.querySelectorAll(`.chip`).forEach((b) => { if (b.dataset.source === source) chipLabel(b, doc); });
+    } catch (error) {
+      if (error.status === 404) markDeleted(source);
+    }
+  }
 }
 
 function renderChips(item, citations) {
@@ -102,7 +181,43 @@ function renderChips(item, citations) {
   if (!citations.length) return;
   const list = el("ul", { class: "chips", "aria-label": "Sources" });
   for (const c of citations) list.append(el("li", {}, chip(c)));
-  item.append(list);
+  const actions = item.querySelector(".actions");
+  if (actions) actions.before(list);
+  else item.append(list);
+  labelChips(list, citations).then(() => follow());
+}
+
+function marker(citation, item) {
+  return el("button", { type: "button", class: "marker",
+    "aria-label": `source ${citation.n}: ${sourceLabel(citation)}, ${dateLabel(citation.date)}`,
+    onclick: () => openArticle(citation, item.querySelector(`.chip[data-n="${citation.n}"]`)),
+  }, `[${citation.n}]`);
+}
+
+function copyText(answer) {
+  const lines = [answer.short_answer ? `${answer.short_answer.text}\n\n${answer.answer}` : answer.answer];
+  if (answer.citations.length) {
+    lines.push("", "Sources:");
+    for (const c of answer.citations) {
+      lines.push(`[${c.n}] ${sourceLabel(c)} — ${c.source}, ${dateLabel(c.date)}: “${c.quote}”`);
+    }
+  }
+  return lines.join("\n");
+}
+
+async function copy(text, button) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch (_) { // no clipboard permission: the old way
+    const area = el("textarea", { class: "visually-hidden" });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+  button.textContent = "Copied";
+  setTimeout(() => { button.textContent = "Copy"; }, 2000);
 }
 
 // The verified answer replaces the streamed text; [n] markers become buttons to the passage.
@@ -115,19 +230,26 @@ function renderFinal(item, answer) {
     const citation = byN.get(Number(match[1]));
     if (!citation) continue;
     body.append(document.createTextNode(answer.answer.slice(last, match.index)));
-    body.append(el("button", { type: "button", class: "marker",
-      "aria-label": `source ${citation.n}: ${citation.source}, ${dateLabel(citation.date)}`,
-      onclick: () => openArticle(citation, item.querySelector(`.chip[data-n="${citation.n}"]`)),
-    }, `[${citation.n}]`));
+    body.append(marker(citation, item));
     last = match.index + match[0].length;
   }
   body.append(document.createTextNode(answer.answer.slice(last)));
-  renderChips(item, answer.citations);
+  const short = answer.short_answer;
+  if (short && short.text) {
+    const line = el("p", { class: "short-answer" }, el("strong", {}, short.text));
+    const citation = byN.get(short.n);
+    if (citation) line.append(" ", marker({ ...citation, start: short.start, end: short.end }, item));
+    body.before(line);
+  }
   if (answer.refused) {
     item.classList.add("refused");
     item.append(el("p", { class: "notice", role: "status" },
       "No indexed article supports an answer, so none is given. Try other words or a wider date range."));
   }
+  const copyButton = el("button", { type: "button", class: "copy", "aria-label": "Copy the answer with its sources" }, "Copy");
+  copyButton.addEventListener("click", () => copy(copyText(answer), copyButton));
+  item.append(el("div", { class: "actions" }, copyButton));
+  renderChips(item, answer.citations);
 }
 
 function showError(item, message) {
@@ -136,21 +258,28 @@ function showError(item, message) {
   item.append(el("p", { class: "error", role: "alert" }, `Could not answer: ${message}`));
 }
 
-async function ask(question) {
-  const request = { question, history: state.history.slice(-20) };
+function filterRequest(request) {
   if ($("date-from").value) request.date_from = $("date-from").value;
   if ($("date-to").value) request.date_to = $("date-to").value;
+  return request;
+}
+
+async function ask(question) {
+  const request = filterRequest({ question, history: state.history.slice(-20) });
   addMessage("user", question);
   const item = addMessage("assistant", "");
   item.classList.add("pending");
   item.setAttribute("aria-busy", "true");
   const body = item.querySelector(".text");
+  const controller = new AbortController();
+  state.controller = controller;
   let final = null;
   try {
     const response = await api("/ask/stream", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
       body: JSON.stringify(request),
+      signal: controller.signal,
     });
     for await (const { event, data } of sseEvents(response)) {
       if (event === "token") {
@@ -165,24 +294,79 @@ async function ask(question) {
       } else if (event === "done") {
         break;
       }
+      follow();
     }
     if (!final && !item.classList.contains("failed")) showError(item, "the answer stream ended early");
   } catch (error) {
-    showError(item, error.message);
+    if (controller.signal.aborted) {
+      item.classList.add("stopped");
+      item.append(el("p", { class: "notice", role: "status" }, "Stopped. Ask again for the full answer."));
+    } else {
+      showError(item, error.message);
+    }
   } finally {
+    state.controller = null;
     item.classList.remove("pending");
     item.removeAttribute("aria-busy");
+    follow();
   }
   if (final) {
     state.history.push({ role: "user", content: question }, { role: "assistant", content: final.answer });
   }
 }
 
+function setBusy(busy) {
+  state.busy = busy;
+  $("send").hidden = busy;
+  $("stop").hidden = !busy;
+}
+
+async function submitQuestion(text) {
+  if (!text || state.busy) return;
+  setBusy(true);
+  $("question").value = "";
+  try {
+    await ask(text);
+  } finally {
+    setBusy(false);
+    $("question").focus({ preventScroll: true });
+  }
+}
+
 function newChat() {
+  state.controller?.abort();
   state.history = [];
-  $("messages").replaceChildren(el("li", { class: "empty", id: "empty-hint" },
-    "New conversation. Ask a question about the articles."));
+  showEmpty("New conversation. Ask a question about the articles.");
   closeViewer();
+  $("question").focus();
+}
+
+// -- date filter -------------------------------------------------------------------------
+
+function updateFilterChip() {
+  const from = $("date-from").value;
+  const to = $("date-to").value;
+  const chipBox = $("filter-chip");
+  chipBox.hidden = !from && !to;
+  let text = "";
+  if (from && to) text = `${from} – ${to}`;
+  else if (from) text = `from ${from}`;
+  else if (to) text = `until ${to}`;
+  $("filter-text").textContent = text;
+  $("toggle-filters").textContent = chipBox.hidden ? "Filters" : "Filters (1)";
+  $("toggle-filters").setAttribute("aria-label", chipBox.hidden ? "Filters" : `Filters: dated ${text}`);
+}
+
+function toggleFilters(open = $("filters").hidden) {
+  $("filters").hidden = !open;
+  $("toggle-filters").setAttribute("aria-expanded", String(open));
+  if (open) $("date-from").focus();
+}
+
+function clearFilters() {
+  $("date-from").value = "";
+  $("date-to").value = "";
+  updateFilterChip();
   $("question").focus();
 }
 
@@ -202,6 +386,12 @@ function setLayout() {
   layout.classList.toggle("with-viewer", !$("viewer").hidden);
 }
 
+function viewerMeta(item, chunks) {
+  const parts = [el("span", { class: "date" }, dateLabel(item.date)), " · ", el("span", { class: "file" }, item.source)];
+  if (chunks !== undefined) parts.push(` · ${chunks} chunks`);
+  $("viewer-meta").replaceChildren(...parts);
+}
+
 async function openArticle(citation, button) {
   document.querySelectorAll(".chip[aria-pressed='true']").forEach((b) => b.setAttribute("aria-pressed", "false"));
   button?.setAttribute("aria-pressed", "true");
@@ -209,13 +399,13 @@ async function openArticle(citation, button) {
   const article = $("article");
   viewer.hidden = false;
   setLayout();
-  $("viewer-title").textContent = citation.title || citation.source;
-  $("viewer-meta").textContent = `${citation.source} — ${dateLabel(citation.date)}`;
+  $("viewer-title").textContent = sourceLabel(citation);
+  viewerMeta(citation);
   article.replaceChildren(document.createTextNode("Loading…"));
   try {
     const doc = await loadArticle(citation.source);
-    $("viewer-title").textContent = doc.title || doc.source;
-    $("viewer-meta").textContent = `${doc.source} — ${dateLabel(doc.date)} — ${doc.chunks} chunks`;
+    $("viewer-title").textContent = sourceLabel(doc);
+    viewerMeta(doc, doc.chunks);
     const text = doc.text;
     if (citation.start === undefined) {
       article.replaceChildren(document.createTextNode(text));
@@ -232,6 +422,15 @@ async function openArticle(citation, button) {
     article.focus({ preventScroll: true });
     mark.scrollIntoView({ block: "center" });
   } catch (error) {
+    if (error.status === 404) {
+      markDeleted(citation.source);
+      $("viewer-title").textContent = "Article deleted";
+      const parts = [el("p", { class: "notice" },
+        `${citation.source} was deleted from the index after this answer was given.`)];
+      if (citation.quote) parts.push(el("p", {}, "The answer quoted:"), el("blockquote", {}, citation.quote));
+      article.replaceChildren(...parts);
+      return;
+    }
     article.replaceChildren(el("p", { class: "error", role: "alert" }, `Could not open the article: ${error.message}`));
   }
 }
@@ -252,11 +451,11 @@ function docStatus(message, bad = false) {
 
 function docItem(doc) {
   const open = el("button", { type: "button", class: "doc-open",
-    "aria-label": `Open ${doc.title || doc.source}, ${dateLabel(doc.date)}` },
-    el("span", { class: "title" }, doc.title || doc.source),
-    el("span", { class: "sub" },
-      `${doc.title ? `${doc.source} · ` : ""}${dateLabel(doc.date)} · ${doc.chunks} chunks`));
-  open.addEventListener("click", () => openArticle({ source: doc.source, date: doc.date, title: doc.title }, null));
+    "aria-label": `Open ${sourceLabel(doc)}, ${dateLabel(doc.date)}` },
+    el("span", { class: "title" }, sourceLabel(doc)),
+    el("span", { class: "sub" }, `${dateLabel(doc.date)} · ${doc.chunks} chunks · `,
+      el("span", { class: "file" }, doc.source)));
+  open.addEventListener("click", () => openArticle({ source: doc.source, date: doc.date, title: doc.title, lead: doc.lead }, null));
   const remove = el("button", { type: "button", class: "doc-delete", "aria-label": `Delete ${doc.source}` }, "Delete");
   remove.addEventListener("click", () => deleteDoc(doc.source));
   return el("li", {}, open, remove);
@@ -264,14 +463,15 @@ function docItem(doc) {
 
 async function loadDocs(more = false) {
   const offset = more ? state.docsOffset : 0;
+  const q = $("doc-filter").value.trim();
   try {
-    const response = await api(`/documents?limit=${PAGE}&offset=${offset}`);
+    const response = await api(`/documents?limit=${PAGE}&offset=${offset}&q=${encodeURIComponent(q)}`);
     const page = await response.json();
     if (!more) $("doc-list").replaceChildren();
     for (const doc of page.documents) $("doc-list").append(docItem(doc));
     state.docsOffset = offset + page.documents.length;
     state.docsTotal = page.total;
-    $("docs-count").textContent = `${page.total} articles`;
+    $("docs-count").textContent = `${page.total} ${q ? "matching" : "articles"}`;
     $("more-docs").hidden = state.docsOffset >= page.total;
   } catch (error) {
     docStatus(`Could not list documents: ${error.message}`, true);
@@ -280,6 +480,7 @@ async function loadDocs(more = false) {
 
 function summary(result) {
   const parts = [`${result.added} added`, `${result.updated} updated`, `${result.deleted} deleted`];
+  if (result.skipped) parts.push(`${result.skipped} unchanged`);
   for (const dup of result.duplicates) parts.push(`${dup.source} duplicates ${dup.same_as}`);
   return parts.join(", ");
 }
@@ -288,24 +489,52 @@ async function afterWrite(promise, verb) {
   docStatus(`${verb}…`);
   try {
     const response = await promise;
-    docStatus(`${verb}: ${summary(await response.json())}`);
+    const result = await response.json();
+    docStatus(`${verb}: ${summary(result)}`);
     state.articles.clear();
     await loadDocs();
+    return result;
   } catch (error) {
     docStatus(`${verb} failed: ${error.message}`, true);
+    return null;
   }
 }
 
-function upload(files) {
+// Per uploaded file: the date and title found, and what is missing (from `problems`).
+async function reportUpload(names, result) {
+  const report = $("upload-report");
+  report.replaceChildren();
+  for (const name of names) {
+    const problems = result.problems.filter((p) => p.source === name || p.source.startsWith(`${name}#`));
+    const found = [];
+    const missing = problems.map((p) => p.message);
+    if (!/\.(jsonl|csv)$/i.test(name)) {
+      try {
+        const doc = await loadArticle(name);
+        found.push(doc.date ? `date ${doc.date}` : null, doc.title ? `title “${doc.title}”` : null);
+        if (!doc.title) missing.push(`no title: shown by its first sentence “${doc.lead || ""}”`);
+      } catch (_) { /* skipped or a duplicate: its problems say why */ }
+    }
+    const line = el("li", {}, el("span", { class: "file" }, name), ": ",
+      found.filter(Boolean).length ? `found ${found.filter(Boolean).join(", ")}` : "found no date or title");
+    if (missing.length) line.append(el("span", { class: "missing" }, ` — ${missing.join("; ")}`));
+    report.append(line);
+  }
+}
+
+async function upload(files) {
   if (!files.length) return;
   const form = new FormData();
   for (const file of files) form.append("files", file, file.name);
-  return afterWrite(api("/documents", { method: "POST", body: form }), `Upload of ${files.length} file(s)`);
+  $("upload-report").replaceChildren();
+  const result = await afterWrite(api("/documents", { method: "POST", body: form }), `Upload of ${files.length} file(s)`);
+  if (result) await reportUpload(files.map((f) => f.name), result);
 }
 
-function deleteDoc(source) {
+async function deleteDoc(source) {
   if (!window.confirm(`Delete ${source} from the index and the corpus folder?`)) return;
-  return afterWrite(api(`/documents/${encodeURIComponent(source)}`, { method: "DELETE" }), `Delete ${source}`);
+  const result = await afterWrite(api(`/documents/${encodeURIComponent(source)}`, { method: "DELETE" }), `Delete ${source}`);
+  if (result && result.deleted) markDeleted(source);
 }
 
 function toggleDocs() {
@@ -315,7 +544,9 @@ function toggleDocs() {
   setLayout();
   if (!docs.hidden) {
     loadDocs();
-    $("api-key").focus();
+    $("drop").focus();
+  } else {
+    $("toggle-docs").focus();
   }
 }
 
@@ -324,20 +555,9 @@ function toggleDocs() {
 function wire() {
   const form = $("ask-form");
   const question = $("question");
-  form.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const text = question.value.trim();
-    if (!text || state.busy) return;
-    state.busy = true;
-    $("send").disabled = true;
-    question.value = "";
-    try {
-      await ask(text);
-    } finally {
-      state.busy = false;
-      $("send").disabled = false;
-      question.focus();
-    }
+    submitQuestion(question.value.trim());
   });
   question.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -345,11 +565,38 @@ function wire() {
       form.requestSubmit();
     }
   });
+  question.addEventListener("input", () => { // grow with the text, up to a third of the screen
+    question.style.height = "auto";
+    question.style.height = `${Math.min(question.scrollHeight + 2, window.innerHeight / 3)}px`;
+  });
+  $("stop").addEventListener("click", () => state.controller?.abort());
+  // Only the reader's own scrolling stops the list from following; layout changes do not.
+  const list = $("messages");
+  let touched = 0;
+  for (const kind of ["wheel", "touchmove", "pointerdown", "keydown"]) {
+    list.addEventListener(kind, () => { touched = Date.now(); }, { passive: true });
+  }
+  list.addEventListener("scroll", () => {
+    if (nearBottom()) state.follow = true;
+    else if (Date.now() - touched < 1500) state.follow = false;
+    $("jump").hidden = state.follow || nearBottom();
+  });
+  new ResizeObserver(() => follow()).observe(list);
+  $("jump").addEventListener("click", () => follow(true));
   $("new-chat").addEventListener("click", newChat);
   $("toggle-docs").addEventListener("click", toggleDocs);
+  $("close-docs").addEventListener("click", toggleDocs);
   $("close-viewer").addEventListener("click", closeViewer);
   $("more-docs").addEventListener("click", () => loadDocs(true));
   $("rescan").addEventListener("click", () => afterWrite(api("/ingest", { method: "POST" }), "Rescan"));
+  $("toggle-filters").addEventListener("click", () => toggleFilters());
+  $("clear-filters").addEventListener("click", clearFilters);
+  for (const id of ["date-from", "date-to"]) $(id).addEventListener("change", updateFilterChip);
+  let filterTimer = 0;
+  $("doc-filter").addEventListener("input", () => {
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(() => loadDocs(), 200);
+  });
 
   const key = $("api-key");
   key.value = sessionStorage.getItem("qa-api-key") || "";
@@ -379,8 +626,12 @@ function wire() {
     upload([...event.dataTransfer.files]);
   });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !$("viewer").hidden) closeViewer();
+    if (event.key !== "Escape") return;
+    if (!$("viewer").hidden) closeViewer();
+    else if (!$("filters").hidden) toggleFilters(false);
   });
+  showEmpty("Ask a question about the indexed news articles.");
+  updateFilterChip();
   question.focus();
 }
 
