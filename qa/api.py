@@ -29,12 +29,13 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa import __version__
 from qa.config import Settings
 from qa.engine import Engine
-from qa.errors import InputError, QAError
+from qa.errors import BusyError, InputError, QAError
 from qa.headers import lead
 from qa.indexing import describe
 from qa.metrics import Metrics, MetricsMiddleware
@@ -55,6 +56,21 @@ from qa.suggestions import suggested_questions
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 UNLIMITED = ("/healthz", "/readyz")  # probes are never rate limited
+RESCAN_FAILURES = 3  # consecutive failed rescans after which /readyz answers 503
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+DOCS_CSP = (  # Swagger UI and ReDoc start from an inline script
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": PAGE_CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 T = TypeVar("T")
 
 
@@ -176,8 +192,21 @@ def _qa_error(_: Request, exc: Exception) -> Response:
     return _error(status, _snake(type(exc).__name__), str(exc))
 
 
-def _http_error(_: Request, exc: Exception) -> Response:
+def _allowed_methods(request: Request) -> str:
+    """Every method some route offers at this path (Starlette lists only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+        headers["Allow"] = allowed
     phrase = HTTPStatus(exc.status_code).phrase
     message = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
     if message is None:
@@ -185,7 +214,7 @@ def _http_error(_: Request, exc: Exception) -> Response:
             404: "no such endpoint; see /docs for the API",
             405: "method not allowed on this endpoint; see /docs for the API",
         }.get(exc.status_code, phrase)
-    return _error(exc.status_code, _snake(phrase.replace(" ", "_")), message, exc.headers)
+    return _error(exc.status_code, _snake(phrase.replace(" ", "_")), message, headers)
 
 
 def _validation_error(_: Request, exc: Exception) -> Response:
@@ -250,6 +279,36 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+class SecurityHeaders:
+    """The chat page's CSP and framing rules on every page we serve: /static, /docs, /redoc."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path.startswith(("/docs", "/redoc")):
+            extra = {**PAGE_HEADERS, "Content-Security-Policy": DOCS_CSP}
+        elif path == "/" or path.startswith("/static"):
+            extra = PAGE_HEADERS
+        else:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                added = [
+                    (k.lower().encode(), v.encode())
+                    for k, v in extra.items()
+                    if k.lower().encode() not in present
+                ]
+                message = {**message, "headers": [*message.get("headers", []), *added]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 # -- dependencies ---------------------------------------------------------------------------
 
 
@@ -298,9 +357,21 @@ async def _answer_off_loop(request: Request, fn: Callable[[], T]) -> T:
 
 
 async def _write_off_loop(request: Request, fn: Callable[[], T]) -> T:
-    """Run an index write in a thread, one at a time here (the index file lock covers others)."""
-    async with request.app.state.write_slot:
+    """Run an index write in a thread, one at a time here (the index file lock covers others);
+    a write that waits longer than QA_WRITE_WAIT_S for its turn is a 409, not a queue."""
+    wait = request.app.state.settings.write_wait_s
+    try:
+        with anyio.fail_after(wait):
+            await request.app.state.write_slot.acquire()
+    except TimeoutError as exc:
+        raise BusyError(
+            f"another upload, delete or ingest has held the index for over {wait:g} s "
+            "(QA_WRITE_WAIT_S); retry when it has finished"
+        ) from exc
+    try:
         return await to_thread.run_sync(fn)
+    finally:
+        request.app.state.write_slot.release()
 
 
 async def _stream_off_loop(
@@ -518,6 +589,10 @@ def _add_service_routes(app: FastAPI) -> None:
         engine: Engine | None = getattr(request.app.state, "engine", None)
         if engine is None:
             return _error(503, "not_ready", "the engine is still loading; retry shortly")
+        failures, last = request.app.state.rescan_failures, request.app.state.rescan_error
+        if failures >= RESCAN_FAILURES:
+            message = f"the corpus rescan failed {failures} times in a row, last: {last}"
+            return _error(503, "not_ready", f"{message}; see the service log")
         try:
             articles = await to_thread.run_sync(engine.index.catalog.count)
             chunks = await to_thread.run_sync(engine.index.store.count)
@@ -537,15 +612,7 @@ def _add_service_routes(app: FastAPI) -> None:
 
     @app.get("/", include_in_schema=False)
     async def page() -> Response:
-        return FileResponse(
-            STATIC / "index.html",
-            headers={
-                "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-                "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-                "X-Content-Type-Options": "nosniff",
-                "Referrer-Policy": "no-referrer",
-            },
-        )
+        return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:
@@ -557,8 +624,11 @@ def _add_service_routes(app: FastAPI) -> None:
 # -- app ------------------------------------------------------------------------------------
 
 
-async def _rescan(app: FastAPI, seconds: int) -> None:
-    """Index files dropped into the corpus folder, every `seconds` (QA_RESCAN_SECONDS)."""
+async def _rescan(app: FastAPI, seconds: float) -> None:
+    """Index files dropped into the corpus folder, every `seconds` (QA_RESCAN_SECONDS).
+
+    Survives any error: it is logged and counted, and /readyz reports a rescan that keeps failing.
+    """
     while True:
         await anyio.sleep(seconds)
         try:
@@ -566,8 +636,14 @@ async def _rescan(app: FastAPI, seconds: int) -> None:
                 report = await to_thread.run_sync(app.state.engine.index.ingest)
             if report.changed:
                 log.info("rescan: %s", describe(report))
-        except QAError as exc:
-            log.warning("rescan failed: %s", exc)
+            app.state.rescan_failures, app.state.rescan_error = 0, None
+        except Exception as exc:
+            app.state.rescan_failures += 1
+            app.state.rescan_error = f"{type(exc).__name__}: {exc}"[:300]
+            if isinstance(exc, QAError):
+                log.warning("rescan failed: %s", exc)
+            else:
+                log.exception("rescan failed", exc_info=exc)
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
@@ -596,6 +672,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.answer_slots = anyio.Semaphore(settings.max_concurrency)
     app.state.write_slot = anyio.Lock()
+    app.state.rescan_failures, app.state.rescan_error = 0, None
     handlers: dict[Any, Callable[[Request, Exception], Response | Awaitable[Response]]] = {
         QAError: _qa_error,
         HTTPException: _http_error,
@@ -618,6 +695,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
         )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

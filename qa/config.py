@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     support_threshold: float = Field(
         0.5, description="Minimum support score for an answer sentence to survive verification."
     )
+    relevance_floor: float = Field(
+        0.1,
+        description="Minimum question-sentence similarity of an LLM answer sentence; "
+        "an off-topic sentence (an obeyed instruction) is dropped.",
+    )
 
     # service
     host: str = Field("127.0.0.1", description="Bind address.")
@@ -81,6 +86,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(10_000_000, ge=1024, description="Largest request body.")
     max_upload_bytes: int = Field(5_000_000, ge=1024, description="Largest uploaded file.")
     max_concurrency: int = Field(4, ge=1, le=64, description="Concurrent answer computations.")
+    write_wait_s: float = Field(
+        30.0, gt=0, description="Longest wait of an upload/delete/ingest for its turn; then 409."
+    )
 
     @property
     def db_url(self) -> str:

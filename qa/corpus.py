@@ -11,13 +11,15 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from html.parser import HTMLParser
 from importlib.resources import files
 from pathlib import Path
+
+from datasketch import MinHash
 
 from qa.errors import CorpusError
 from qa.headers import Header, json_ld_fields, split_front_matter, split_header
@@ -29,6 +31,12 @@ DUMP_TYPES = (".jsonl", ".csv")
 SUPPORTED = FILE_TYPES + DUMP_TYPES
 
 _WORD = re.compile(r"\w+")
+NEAR_DUPLICATE = 0.8  # word Jaccard at which a paragraph repeats an earlier one
+_BANDS, _ROWS = 10, 6  # MinHash bands: a pair at Jaccard 0.8 shares a band with p > 0.95
+_PERMS = _BANDS * _ROWS
+_BUCKET_CAP = 16  # paragraphs remembered per band bucket
+MAX_ARTICLE_CHARS = 1_000_000  # clean text of one article; longer ones are skipped
+MAX_RECORD_CHARS = 2_000_000  # one .jsonl line or .csv record
 
 
 @dataclass(frozen=True)
@@ -86,13 +94,67 @@ def _words(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
 
 
-def _near_duplicate(words: set[str], kept: Sequence[set[str]], threshold: float = 0.8) -> bool:
-    for other in kept:
-        if not other or min(len(words), len(other)) / max(len(words), len(other)) < threshold:
-            continue
-        if len(words & other) / len(words | other) >= threshold:
+@lru_cache
+def _template() -> MinHash:
+    """Permutations made once: building them for each paragraph costs more than hashing it."""
+    return MinHash(num_perm=_PERMS, seed=1)
+
+
+def _signature(words: set[str]) -> MinHash:
+    template = _template()
+    signature = MinHash(num_perm=_PERMS, permutations=template.permutations, scheme=template.scheme)
+    signature.update_batch([w.encode() for w in words])
+    return signature
+
+
+def _similar(words: set[str], other: set[str], threshold: float = NEAR_DUPLICATE) -> bool:
+    if min(len(words), len(other)) / max(len(words), len(other)) < threshold:
+        return False
+    return len(words & other) / len(words | other) >= threshold
+
+
+class _NearIndex:
+    """Locality-sensitive buckets of MinHash bands, each bucket capped: a query costs at most
+    BANDS x BUCKET_CAP comparisons, so templated text (many paragraphs alike, below the
+    threshold) stays linear instead of degrading to all pairs."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[tuple[int, bytes], list[int]] = {}
+        self.words: list[set[str]] = []
+
+    def _keys(self, words: set[str]) -> list[tuple[int, bytes]]:
+        values = _signature(words).hashvalues
+        return [(b, values[b * _ROWS : (b + 1) * _ROWS].tobytes()) for b in range(_BANDS)]
+
+    def seen(self, words: set[str]) -> bool:
+        """Whether a paragraph with about these words was added; if not, add it."""
+        keys = self._keys(words)
+        candidates = {i for key in keys for i in self.buckets.get(key, ())}
+        if any(_similar(words, self.words[i]) for i in candidates):
             return True
-    return False
+        for key in keys:
+            bucket = self.buckets.setdefault(key, [])
+            if len(bucket) < _BUCKET_CAP:
+                bucket.append(len(self.words))
+        self.words.append(words)
+        return False
+
+
+def _dedupe(paragraphs: Iterable[str]) -> list[str]:
+    """The first of repeated paragraphs, in linear time: exact repeats by a set of the texts,
+    near repeats (word Jaccard >= 0.8, 6+ words) by MinHash buckets, candidates checked exactly."""
+    seen: set[str] = set()
+    near = _NearIndex()
+    kept: list[str] = []
+    for para in paragraphs:
+        if not para or para in seen:
+            continue
+        words = _words(para)
+        if len(words) >= 6 and near.seen(words):
+            continue
+        seen.add(para)
+        kept.append(para)
+    return kept
 
 
 def clean_text(raw: str) -> str:
@@ -100,18 +162,8 @@ def clean_text(raw: str) -> str:
     pattern = _boilerplate()
     lines = [ln for ln in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     lines = ["" if pattern.match(ln) else ln for ln in lines]
-    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", "\n".join(lines))]
-    kept: list[str] = []
-    kept_words: list[set[str]] = []
-    for para in paragraphs:
-        if not para:
-            continue
-        words = _words(para)
-        if para in kept or (len(words) >= 6 and _near_duplicate(words, kept_words)):
-            continue
-        kept.append(para)
-        kept_words.append(words if len(words) >= 6 else set())
-    return "\n\n".join(kept)
+    paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n", "\n".join(lines)))
+    return "\n\n".join(_dedupe(paragraphs))
 
 
 class _HTMLText(HTMLParser):
@@ -227,8 +279,27 @@ def parse_document(source: str, raw: str, problems: list[Problem] | None = None)
     return _article(source, header.body, header.date, header.title)
 
 
-def _records(name: str, raw: str) -> Iterator[tuple[int, dict[str, object]]]:
+def _json_record(line: str) -> dict[str, object] | str:
+    """One JSON Lines record, or why it is not one (nesting and size are bounded)."""
+    if len(line) > MAX_RECORD_CHARS:
+        return f"is {len(line)} characters; the limit is {MAX_RECORD_CHARS}"
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return f"is not valid JSON: {exc.msg}"
+    except RecursionError:
+        return "is nested too deeply to be a news record"
+    if not isinstance(record, dict):
+        return f"is a JSON {type(record).__name__}, not an object with a text field"
+    return record
+
+
+def _records(
+    name: str, raw: str, problems: list[Problem]
+) -> Iterator[tuple[int, dict[str, object]]]:
+    """(line, record) of a dump; a bad record is a problem for that record only."""
     if name.lower().endswith(".csv"):
+        csv.field_size_limit(MAX_RECORD_CHARS)
         reader = csv.reader(io.StringIO(raw))
         header = next(reader, [])
         last = reader.line_num
@@ -239,29 +310,55 @@ def _records(name: str, raw: str) -> Iterator[tuple[int, dict[str, object]]]:
         return
     for n, line in enumerate(raw.splitlines(), start=1):
         if line.strip():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CorpusError(f"{name} line {n} is not valid JSON: {exc.msg}") from exc
-            if isinstance(record, dict):
+            record = _json_record(line)
+            if isinstance(record, str):
+                problems.append(Problem(f"{name} line {n}", f"record {record}: skipped", True))
+            else:
                 yield n, record
 
 
 def parse_dump(name: str, raw: str, problems: list[Problem]) -> list[Article]:
-    """One article per record of a .jsonl or .csv dump, named FILE#ID (or FILE#LINE)."""
+    """One article per record of a .jsonl or .csv dump, named FILE#ID (or FILE#LINE).
+
+    A record whose id repeats an earlier one is skipped: one name, one article."""
     articles = []
-    for n, record in _records(name, raw):
+    seen: dict[str, int] = {}
+    for n, record in _records(name, raw, problems):
         ident = record.get("id") or record.get("source") or record.get("article_id") or n
         source = f"{name}#{ident}"
-        text = str(record.get("text") or "")
+        if source in seen:
+            message = f"record id {ident!s} repeats the record of line {seen[source]}: skipped"
+            problems.append(Problem(f"{source} (line {n})", message, True))
+            continue
+        seen[source] = n
+        text = record.get("text")
+        if not isinstance(text, str | int | float | type(None)):
+            problems.append(Problem(source, "record text is not a string: skipped", True))
+            continue
         day = parse_date(record.get("date") or record.get("publish_date"))
         title = record.get("title")
-        article = _article(source, text, day, str(title) if title else None)
-        if article.text:
+        article = _article(source, str(text or ""), day, str(title) if title else None)
+        if _acceptable(article, problems):
             articles.append(article)
-        else:
-            problems.append(Problem(source, "record has no text: skipped", True))
     return articles
+
+
+def _acceptable(article: Article, problems: list[Problem]) -> bool:
+    if not article.text:
+        what = "record has no text" if "#" in article.source else "no text after cleaning"
+        problems.append(Problem(article.source, f"{what}: skipped", True))
+        return False
+    if len(article.text) > MAX_ARTICLE_CHARS:
+        problems.append(
+            Problem(
+                article.source,
+                f"{len(article.text)} characters after cleaning; the limit per article is "
+                f"{MAX_ARTICLE_CHARS}: split it into several files",
+                True,
+            )
+        )
+        return False
+    return True
 
 
 def read_bytes(source: str, data: bytes) -> ReadResult:
@@ -273,7 +370,7 @@ def read_bytes(source: str, data: bytes) -> ReadResult:
         )
     elif not data.strip():
         result.problems.append(Problem(source, "empty file: skipped", True))
-    elif b"\x00" in data[:8192]:
+    elif b"\x00" in data:  # anywhere: a NUL deep in a file is as binary as one at the start
         result.problems.append(Problem(source, "binary file: skipped", True))
     else:
         raw = _decode(data, source, result.problems)
@@ -283,13 +380,13 @@ def read_bytes(source: str, data: bytes) -> ReadResult:
             else:
                 notes: list[Problem] = []
                 article = parse_document(source, raw, notes)
-                if article.text:
+                if _acceptable(article, result.problems):
                     result.articles.append(article)
                     result.problems.extend(notes)
-                else:
-                    result.problems.append(Problem(source, "no text after cleaning: skipped", True))
         except (CorpusError, csv.Error) as exc:
             result.problems.append(Problem(source, f"{exc}: skipped", True))
+        except (RecursionError, ValueError) as exc:  # parsers' own limits: this file only
+            result.problems.append(Problem(source, f"cannot be parsed ({exc}): skipped", True))
     for problem in result.problems:
         log.warning("%s: %s", problem.source, problem.message)
     return result
@@ -325,7 +422,12 @@ def read_paths(paths: Iterable[Path], root: Path) -> ReadResult:
         except OSError as exc:
             result.problems.append(Problem(name, f"cannot read: {exc.strerror}", True))
             continue
-        one = read_bytes(name, data)
+        try:
+            one = read_bytes(name, data)
+        except Exception as exc:  # one bad file never aborts the ingest of the rest
+            log.exception("cannot read %s", name)
+            result.problems.append(Problem(name, f"cannot be read ({exc!r}): skipped", True))
+            continue
         result.articles.extend(one.articles)
         result.problems.extend(one.problems)
     return result

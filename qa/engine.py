@@ -8,6 +8,8 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import date
 
+import numpy as np
+
 from qa.answer import ExtractiveGenerator, condense_rules
 from qa.chunking import sentence_spans
 from qa.config import Settings
@@ -16,6 +18,7 @@ from qa.embedding import CachedEmbedder, Embedder
 from qa.generators.base import Draft
 from qa.generators.chat import ChatGenerator, make_chat_generator
 from qa.indexing import Index, make_embedder
+from qa.injection import mask, plain_text
 from qa.retrieval import Mode, Passage, Retriever
 from qa.schema import REFUSAL, Answer, AskRequest, Citation
 from qa.verify import Verifier, content_words, strip_markers
@@ -41,11 +44,27 @@ def split_draft(text: str) -> list[str]:
 
 
 class _Builder:
-    """Verifies draft sentences one at a time and numbers citations in order of appearance."""
+    """Verifies draft sentences one at a time and numbers citations in order of appearance.
 
-    def __init__(self, passages: Sequence[Passage], verifier: Verifier, draft: Draft) -> None:
+    Each [n] must support its sentence on its own, from text not flagged as instructions (a
+    flagged sentence counts only when quoted verbatim). An LLM sentence is first reduced to plain
+    text and must relate to the question (similarity at least `floor`).
+    """
+
+    def __init__(
+        self,
+        passages: Sequence[Passage],
+        verifier: Verifier,
+        draft: Draft,
+        question: str = "",
+        llm: bool = False,
+        floor: float = 0.0,
+    ) -> None:
         self.passages = passages
         self.verifier = verifier
+        self.question = question
+        self.llm = llm
+        self.floor = floor
         self.spans = draft.spans
         self.numbers: dict[int, int] = {}  # passage number in the draft -> citation n
         self.citations: list[Citation] = []
@@ -53,6 +72,8 @@ class _Builder:
         self.dropped = 0
 
     def add(self, sentence: str) -> str | None:
+        if self.llm:
+            sentence = plain_text(sentence)
         body = strip_markers(sentence)
         if not body or _REFUSAL.search(body):
             return None
@@ -64,17 +85,35 @@ class _Builder:
         if not cited:  # attribute an uncited sentence to the passage that supports it best
             probe = self.verifier.check(body, [p.text for p in self.passages])
             cited = [probe.best + 1] if probe.supported else []
-        support = self.verifier.check(body, [self.passages[m - 1].text for m in cited])
-        if not cited or not support.supported:
+        supported = [(m, span) for m in cited if (span := self._support(body, m)) is not None]
+        if not supported or (self.llm and not self._relevant(body)):
             self.dropped += 1
             return None
-        marks = "".join(
-            f"[{self._cite(m, body, support.span if i == support.best else None)}]"
-            for i, m in enumerate(cited)
-        )
+        marks = "".join(f"[{self._cite(m, body, span)}]" for m, span in supported)
         rendered = f"{body} {marks}"
         self.sentences.append(rendered)
         return rendered
+
+    def _support(self, body: str, m: int) -> tuple[int, int] | None:
+        """The span of passage m supporting `body` by itself, or None; flagged text is blanked
+        out unless `body` quotes one of its sentences verbatim."""
+        p = self.passages[m - 1]
+        text = mask(p.text, p.flagged) if p.flagged else p.text
+        support = self.verifier.check(body, [text])
+        if not support.supported and p.flagged:
+            support = self.verifier.quote(body, [p.text]) or support
+        if not support.supported:
+            return None
+        start, end = support.span
+        while start < end and text[start].isspace():
+            start += 1
+        return start, end
+
+    def _relevant(self, body: str) -> bool:
+        if self.floor <= 0 or not self.question:
+            return True
+        question, sentence = self.verifier.embedder.embed_documents([self.question, body])
+        return float(np.dot(question, sentence)) >= self.floor
 
     def _cite(self, m: int, sentence: str, span: tuple[int, int] | None) -> int:
         if m in self.numbers:
@@ -200,7 +239,9 @@ class Engine:
             yield "token", REFUSAL
             yield "final", _refusal(backend, question, timings, begun)
             return
-        builder = _Builder(passages, self.verifier, fallback)
+        llm = backend != "extractive"
+        floor = self.settings.relevance_floor
+        builder = _Builder(passages, self.verifier, fallback, question, llm, floor)
         verify_ms = 0.0
         started = time.perf_counter()
         if backend == "extractive":

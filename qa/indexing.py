@@ -7,12 +7,13 @@ per-source incremental cleanup decides which chunks to embed, skip or delete.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from filelock import AcquireReturnProxy, FileLock, Timeout
@@ -27,6 +28,7 @@ from qa.corpus import (
     SUPPORTED,
     Article,
     Problem,
+    ReadResult,
     corpus_files,
     read_bytes,
     read_paths,
@@ -34,11 +36,14 @@ from qa.corpus import (
 )
 from qa.embedding import Embedder, SentenceEmbedder
 from qa.errors import BusyError, CorpusError, InputError, NotFoundError
+from qa.injection import encode_spans, flag_spans
 from qa.lexical import LexicalIndex
 from qa.store import ChunkStore, open_client
 
 Progress = Callable[[int, int], None]
 GROUP_CHUNKS = 256  # chunks per index() call: one embedding batch series, one cleanup scope
+MAX_NAME_BYTES = 255  # a file name's limit on ext4, xfs, btrfs, APFS, NTFS (in UTF-8 bytes)
+_SAFE_NAME = re.compile(r"[\w\-.,()+ ]+")  # letters and digits of any script, and these
 
 
 @dataclass
@@ -164,7 +169,6 @@ class Index:
     ) -> IngestReport:
         """Index the corpus folder (or only `paths`); removed files lose their chunks."""
         started = time.perf_counter()
-        embedded_before = self.embedder.embedded
         root = self.settings.corpus_dir
         files = corpus_files(root) if paths is None else expand_paths(paths)
         with self._locked(wait):
@@ -172,7 +176,6 @@ class Index:
             report = IngestReport(problems=read.problems)
             scope = None if paths is None else {source_name(p, root) for p in files}
             self._apply(read.articles, scope, report, progress)
-        report.embedded = self.embedder.embedded - embedded_before
         report.seconds = time.perf_counter() - started
         return report
 
@@ -225,7 +228,11 @@ class Index:
                 )
                 counts.append(len(chunks))
                 docs.extend(
-                    Document(page_content=c.text, metadata=c.metadata(), id=c.chunk_id)
+                    Document(
+                        page_content=c.text,
+                        metadata={**c.metadata(), "flagged": encode_spans(flag_spans(c.text))},
+                        id=c.chunk_id,
+                    )
                     for c in chunks
                 )
             result = lc_index(
@@ -238,6 +245,8 @@ class Index:
                 key_encoder=lambda d: str(d.metadata["chunk_id"]),
             )
             report.chunks_added += result["num_added"]
+            # counted here, not by the embedder: questions are embedded meanwhile by the same one
+            report.embedded += result["num_added"] + result["num_updated"]
             report.chunks_deleted += result["num_deleted"]
             for article, count in zip(group, counts, strict=True):
                 self.catalog.put(article, count)
@@ -278,11 +287,32 @@ class Index:
         LexicalIndex.prune(self.bm25_dir, keep=lexical.version)
         self._lexical = lexical
 
+    def _corpus_file(self, source: str) -> Path | None:
+        """The corpus file named `source`, if it is a supported, visible file inside the folder."""
+        root = self.settings.corpus_dir.resolve()
+        path = (root / source).resolve()
+        try:
+            parts = path.relative_to(root).parts
+        except ValueError:
+            return None
+        if not parts or any(p.startswith(".") for p in parts) or not path.is_file():
+            return None
+        return path if path.suffix.lower() in SUPPORTED else None
+
     def delete(self, source: str, wait: float = 60.0) -> IngestReport:
-        """Remove one article: its chunks, and its file from the corpus folder."""
-        if source not in self.catalog.rows():
-            raise NotFoundError(f"no indexed article named {source!r}; see GET /documents")
-        if "#" in source:
+        """Remove one article (or every record of a dump file): its chunks, and its file.
+
+        A corpus file that is not indexed (the same text as another article) is just removed."""
+        path = self._corpus_file(source)
+        rows = self.catalog.rows()
+        sources = [s for s in rows if s == source or s.startswith(f"{source}#")]
+        if not sources:
+            if path is None:
+                raise NotFoundError(f"no indexed article named {source!r}; see GET /documents")
+            with self._locked(wait):
+                path.unlink(missing_ok=True)
+            return IngestReport(deleted=[source])
+        if path is None and "#" in source:
             raise InputError(
                 f"{source!r} is one record of a dump file; remove it from "
                 f"{source.split('#', 1)[0]!r} and run ingest"
@@ -290,25 +320,25 @@ class Index:
         report = IngestReport()
         with self._locked(wait):
             self.catalog.set_state("dirty", "1")
-            report.chunks_deleted = self._drop_source(source)
-            report.deleted.append(source)
-            path = self.settings.corpus_dir / source
-            if path.is_file():
-                path.unlink()
+            for one in sorted(sources):
+                report.chunks_deleted += self._drop_source(one)
+                report.deleted.append(one)
+            if path is not None:
+                path.unlink(missing_ok=True)
             self._rebuild_lexical()
             self.catalog.set_state("dirty", "0")
         return report
 
-    def add_files(self, files: Sequence[tuple[str, bytes]], wait: float = 60.0) -> IngestReport:
-        """Validate uploads, write them into the corpus folder, and index them.
-
-        All files are checked first: one bad file rejects the whole upload, writing nothing.
-        """
+    def _check_uploads(
+        self, files: Sequence[tuple[str, bytes]]
+    ) -> list[tuple[str, bytes, ReadResult]]:
         if not files:
             raise InputError("no files in the upload")
-        checked: list[tuple[str, bytes]] = []
+        checked: list[tuple[str, bytes, ReadResult]] = []
         for name, data in files:
             clean = safe_name(name)
+            if any(clean == c for c, _, _ in checked):
+                raise InputError(f"the upload holds two files named {name!r}; send one")
             if len(data) > self.settings.max_upload_bytes:
                 raise InputError(
                     f"{name!r} is {len(data)} bytes; the limit is {self.settings.max_upload_bytes}"
@@ -317,17 +347,38 @@ class Index:
             if not result.articles:
                 reason = result.problems[0].message if result.problems else "no text"
                 raise InputError(f"{name!r} cannot be indexed: {reason}")
-            checked.append((clean, data))
+            checked.append((clean, data, result))
+        return checked
+
+    def add_files(self, files: Sequence[tuple[str, bytes]], wait: float = 60.0) -> IngestReport:
+        """Validate uploads, index them, and only then move them into the corpus folder.
+
+        All files are checked first: one bad file rejects the whole upload, writing nothing.
+        The files wait in a hidden staging folder (ingest ignores it) that is always removed;
+        an upload with the same text as an indexed article is reported, not kept.
+        """
+        checked = self._check_uploads(files)
+        started = time.perf_counter()
         root = self.settings.corpus_dir
         root.mkdir(parents=True, exist_ok=True)
-        written = []
-        for clean, data in checked:
-            fd, tmp = tempfile.mkstemp(dir=root, prefix=".upload-")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, root / clean)
-            written.append(root / clean)
-        return self.ingest(written, wait=wait)
+        report = IngestReport(problems=[p for _, _, r in checked for p in r.problems])
+        with self._locked(wait):
+            staging = Path(tempfile.mkdtemp(dir=root, prefix=".staging-"))
+            try:
+                for clean, data, _ in checked:
+                    (staging / clean).write_bytes(data)
+                articles = [a for _, _, r in checked for a in r.articles]
+                self._apply(articles, {c for c, _, _ in checked}, report, None)
+                duplicates = {s for s, _ in report.duplicates}
+                for clean, _, result in checked:
+                    if (root / clean).exists() or any(
+                        a.source not in duplicates for a in result.articles
+                    ):
+                        os.replace(staging / clean, root / clean)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        report.seconds = time.perf_counter() - started
+        return report
 
     @staticmethod
     def reset(settings: Settings) -> None:
@@ -353,21 +404,26 @@ class Index:
 
 
 def safe_name(name: str) -> str:
-    """A plain file name for an upload: no folders, no traversal, no hidden files."""
-    pure = PurePosixPath(name.replace("\\", "/"))
+    """An upload's file name, checked (never trimmed): a plain name of safe characters, at most
+    255 bytes, with a supported extension."""
     if (
-        not name
-        or pure.is_absolute()
-        or len(pure.parts) != 1
-        or pure.name in {".", ".."}
-        or pure.name.startswith(".")
+        not _SAFE_NAME.fullmatch(name)
+        or name != name.strip()
+        or name.startswith(".")
         or "\x00" in name
-        or len(name) > 200
     ):
-        raise InputError(f"upload name {name!r} must be a plain file name such as article.txt")
-    if not pure.name.lower().endswith(SUPPORTED):
+        raise InputError(
+            f"upload name {name!r} must be a plain file name such as article.txt: letters, "
+            "digits, spaces and - _ . , ( ) + only; no folders, '#', '%' or control characters"
+        )
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise InputError(
+            f"upload name {name[:40]!r}... is {len(name.encode())} bytes in UTF-8; "
+            f"file names are limited to {MAX_NAME_BYTES} bytes, use a shorter one"
+        )
+    if not name.lower().endswith(SUPPORTED):
         raise InputError(f"upload {name!r} has an unsupported type; use {', '.join(SUPPORTED)}")
-    return pure.name
+    return name
 
 
 def describe(report: IngestReport) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from qa.chunking import count_tokens
-from qa.schema import Answer, AskRequest, BackendName, Citation, Turn
+from qa.schema import Answer, AskRequest, BackendName, Citation, IsoDate, Turn
 
 MODEL_ID = "news-qa"
 SOURCES_HEADING = "\n\nSources:\n"
@@ -35,8 +35,8 @@ class ChatRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
     stream: bool = False
     top_k: int | None = Field(None, ge=1, le=50, description="Extension: passages to use.")
-    date_from: dt.date | None = Field(None, description="Extension: oldest article date.")
-    date_to: dt.date | None = Field(None, description="Extension: newest article date.")
+    date_from: IsoDate | None = Field(None, description="Extension: oldest article date.")
+    date_to: IsoDate | None = Field(None, description="Extension: newest article date.")
     backend: BackendName | None = Field(None, description="Extension: answer backend.")
 
 
@@ -73,12 +73,12 @@ def chat_to_ask(chat: ChatRequest) -> AskRequest:
                 }
             ]
         )
-    history: list[Turn] = []
-    for role, text in turns[:last]:
-        if role in ("user", "assistant"):  # without the source lists we appended to answers
-            content = text.split(SOURCES_HEADING, 1)[0][:MAX_TURN_CHARS]
-            history.append(Turn(role=role, content=content))  # type: ignore[arg-type]
-    try:
+    try:  # every validation failure, of a turn too (a lone surrogate), is a 422
+        history: list[Turn] = []
+        for role, text in turns[:last]:
+            if role in ("user", "assistant"):  # without the source lists we appended to answers
+                content = text.split(SOURCES_HEADING, 1)[0][:MAX_TURN_CHARS]
+                history.append(Turn(role=role, content=content))  # type: ignore[arg-type]
         return AskRequest(
             question=turns[last][1],
             history=history[-MAX_HISTORY:],

@@ -16,6 +16,7 @@ from qa.corpus import parse_date
 from qa.dates import DateFilter
 from qa.embedding import Embedder
 from qa.indexing import Index
+from qa.injection import Spans, decode_spans, flag_spans
 from qa.store import StoredChunk
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -33,6 +34,7 @@ class Passage:
     score: float  # fused (RRF) score; with a recency ordering, dated chunks add a date vote
     dense: float | None  # cosine similarity, when found by dense search
     lexical: float | None  # BM25 score, when found by BM25
+    flagged: Spans = ()  # sentences that read as instructions to a model (offsets into text)
 
     @classmethod
     def from_stored(
@@ -50,6 +52,8 @@ class Passage:
             score=score,
             dense=dense,
             lexical=lexical,
+            # indexes built before the flags existed: flag now, the same way ingest does
+            flagged=decode_spans(meta["flagged"]) if "flagged" in meta else flag_spans(chunk.text),
         )
 
     def to_document(self) -> Document:

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
 
 from qa.config import Backend
 
 Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 BackendName = Backend
+
+
+def _iso_date(value: object) -> object:
+    """Only YYYY-MM-DD: pydantic would read 0 or "1700000000" as a Unix time, silently."""
+    if isinstance(value, dt.date) or value is None:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        return value.strip()
+    raise ValueError(f"{str(value)[:40]!r} is not a date; write it as YYYY-MM-DD, e.g. 2024-05-01")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 
 class Turn(BaseModel):
@@ -23,8 +36,8 @@ class AskRequest(BaseModel):
 
     question: Question
     top_k: int | None = Field(None, ge=1, le=50)
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
+    date_from: IsoDate | None = None
+    date_to: IsoDate | None = None
     history: list[Turn] = Field(default_factory=list, max_length=50)
     backend: BackendName | None = None
 

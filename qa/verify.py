@@ -59,6 +59,11 @@ class Verifier:
         return Support(not missing and score >= self.threshold, score, missing, i, (s, e))
 
     @staticmethod
+    def quote(sentence: str, evidence: Sequence[str]) -> Support | None:
+        """Support of a sentence that is a whole sentence of the evidence, word for word."""
+        return Verifier._verbatim(strip_markers(sentence), evidence)
+
+    @staticmethod
     def _verbatim(sentence: str, evidence: Sequence[str]) -> Support | None:
         """A sentence that is one whole sentence of its evidence, word for word, is supported
         by definition (content-word recall 1, similarity 1 to itself): no model call needed.

@@ -223,7 +223,6 @@ def test_non_utf8_is_decoded_with_replacement_and_a_warning() -> None:
         ("blank.txt", b"  \n\n \t\n", "empty"),
         ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary"),
         ("only-boilerplate.txt", b"Leave a Reply\n\nAdblock Detected\n", "no text"),
-        ("broken.jsonl", b'{"text": "fine"}\n{not json\n', "JSON"),
         ("notes.pdf", b"%PDF-1.4 some text", "unsupported"),
     ],
 )

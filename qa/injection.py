@@ -1,0 +1,83 @@
+"""Prompt injection, contained in code: article sentences that address a reader or a model are
+flagged at ingest (chunk metadata), and LLM output is reduced to plain text before verification.
+
+The flags do not remove anything from the index: a flagged sentence may still be quoted verbatim
+and cited; an answer sentence supported only by flagged text is dropped (see engine._Builder).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from qa.chunking import sentence_spans
+
+Spans = tuple[tuple[int, int], ...]
+
+_INSTRUCTION = re.compile(
+    r"""
+    \b(?:ignore|disregard|forget|override|bypass)\b[^.\n]{0,40}?
+        \b(?:previous|prior|above|earlier|all|any|your|the|these|those|system)\b[^.\n]{0,25}?
+        \b(?:instructions?|prompts?|rules?|directions?|messages?|guidelines?|context)\b
+    | \b(?:system|developer|hidden|secret)\s+(?:prompt|message|instructions?|rules?)\b
+    | \byou\s+(?:are|act)\s+(?:now|no\s+longer|as)\b
+    | \b(?:new|updated|real|actual)\s+instructions?\b
+    | \b(?:reply|respond|answer|say|output|print|repeat|write|type)\s+
+        (?:(?:with|only|exactly|back|the\s+words?)\s+)*(?:["'“:]|(?-i:[A-Z0-9][A-Z0-9_-]{3,}\b))
+    | \brepeat\s+after\s+me\b|\bas\s+an\s+ai\b
+    | \b(?:dear|hey|attention)\s+(?:ai|assistant|model|chatbot|llm|bot)\b
+    | \b(?:ai|assistant|model|chatbot|llm|bot)\s*,\s*
+        (?:ignore|reply|say|repeat|answer|respond|tell|print|output|forget)\b
+    | \b(?:reveal|print|show|disclose|leak)\b[^.\n]{0,30}\b(?:prompt|rules|instructions)\b
+    | (?:^|[\s"'“(])(?:system|assistant|user|developer|human)\s*[:>]
+    | <\|?\s*(?:im_start|im_end|system|user|assistant|endoftext)\s*\|?>
+    | \[/?(?:INST|SYS)\]|<</?SYS>>
+    | \[\d+(?:\s*,\s*\d+)*\]
+    | <\s*/?\s*(?:script|img|iframe|svg|a|object|embed|style)\b|javascript\s*:|\bon\w+\s*=
+    | !?\[[^\]\n]*\]\([^)\n]*\)
+    """,
+    re.IGNORECASE | re.VERBOSE | re.MULTILINE,
+)
+
+
+def flag_spans(text: str) -> Spans:
+    """(start, end) of each sentence of `text` that reads as instructions, a role marker, a fake
+    citation marker or markup, rather than as news."""
+    return tuple((s, e) for s, e in sentence_spans(text) if _INSTRUCTION.search(text[s:e]))
+
+
+def encode_spans(spans: Spans) -> str:
+    """Chroma metadata holds scalars: "s:e,s:e" ("" when nothing is flagged)."""
+    return ",".join(f"{s}:{e}" for s, e in spans)
+
+
+def decode_spans(value: object) -> Spans:
+    if not isinstance(value, str) or not value:
+        return ()
+    pairs = (part.split(":", 1) for part in value.split(","))
+    return tuple((int(s), int(e)) for s, e in pairs)
+
+
+def mask(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """`text` with the flagged spans blanked out (same length, so offsets still hold)."""
+    chars = list(text)
+    for s, e in spans:
+        chars[s:e] = " " * (e - s)
+    return "".join(chars)
+
+
+_URL = r"\((?:[^()\n]|\([^()\n]*\))*\)"  # (url), allowing one level of (parentheses)
+_IMAGE = re.compile(r"!\[[^\]\n]*\]" + _URL)
+_LINK = re.compile(r"\[([^\]\n]*)\]" + _URL)
+_TAG = re.compile(r"<\s*/?\s*[A-Za-z!][^>\n]*>?|<\|[^|>\n]*\|>")
+_SCHEME = re.compile(r"\b(?:javascript|vbscript|data)\s*:\S*", re.IGNORECASE)
+
+
+def plain_text(text: str) -> str:
+    """LLM output as plain text: Markdown images and HTML removed, links reduced to their words,
+    script URLs dropped. Answers are text; the page never renders markup."""
+    text = _IMAGE.sub("", text)
+    text = _LINK.sub(lambda m: m.group(1) if not re.fullmatch(r"\d+", m.group(1)) else "", text)
+    text = _TAG.sub("", text)
+    text = _SCHEME.sub("", text)
+    return re.sub(r"[ \t]{2,}", " ", text)
