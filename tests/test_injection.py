@@ -15,7 +15,7 @@ import pytest
 from qa.embedding import Embedder
 from qa.engine import Engine, split_draft
 from qa.indexing import Index
-from qa.schema import Answer, AskRequest
+from qa.schema import REFUSAL, Answer, AskRequest
 from qa.verify import strip_markers
 from tests.conftest import HashEmbedder, make_settings
 
@@ -47,7 +47,7 @@ def _system_lines() -> list[str]:
     """Phrases of prompts/system.txt, long enough that an article would not say them by chance."""
     text = (ROOT / "prompts" / "system.txt").read_text(encoding="utf-8")
     parts = re.split(r"(?<=[.:])\s+|\n", text)
-    return [p.strip() for p in parts if len(p.strip()) > 25]
+    return [p.strip() for p in parts if len(p.strip()) > 25 and p.strip() != REFUSAL]
 
 
 def _build(tmp: Path, embedder: Embedder, **overrides: object) -> Engine:
