@@ -20,6 +20,7 @@ from qa.chunking import sentence_spans
 from qa.config import Settings
 from qa.embedding import Embedder
 from qa.errors import BackendError, InputError
+from qa.reader.questions import sub_questions
 from qa.retrieval import Passage
 from qa.schema import Turn
 from qa.verify import content_words, key_terms
@@ -33,6 +34,7 @@ class Draft:
 
     text: str
     spans: dict[int, tuple[int, int]] = field(default_factory=dict)  # n -> quote offsets
+    short: tuple[int, int, int] | None = None  # short answer: (n, start, end) in the article
 
 
 class Generator(Protocol):
@@ -79,10 +81,6 @@ _DATE_WORDS = re.compile(
     r"\b(19|20)\d{2}\b|\b\w+day\b|\b(January|February|March|April|May|June|July|August|"
     r"September|October|November|December)\b"
 )
-_COMPOUND = re.compile(
-    r",?\s+and\s+(?=(?:who|whom|which|what|how|when|where|in which|on which|in what|on what)\b)",
-    re.I,
-)
 
 
 _QUANTITY = re.compile(
@@ -101,12 +99,6 @@ def answers_quantity(question: str, sentence: str) -> bool:
         return True
     counted = content_words(" ".join(g for g in match.groups() if g))
     return not counted or bool(counted & content_words(sentence))
-
-
-def sub_questions(question: str) -> list[str]:
-    """'Who leads the CRR, and who commands the junta?' -> its two questions."""
-    parts = [p.strip(" ,?") for p in _COMPOUND.split(question)]
-    return [p + "?" for p in parts if len(p.split()) >= 3] or [question]
 
 
 @dataclass(frozen=True)

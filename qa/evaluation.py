@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from qa.chunking import sentence_spans
 from qa.errors import InputError, QAError
+from qa.reader.questions import expected_labels
 from qa.schema import Answer, AskRequest
 
 MODES = ("hybrid", "dense", "lexical")
@@ -198,6 +199,8 @@ class Outcome(BaseModel):
     expected: list[str]
     sources: list[str]
     answer: str = ""
+    short_answer: str | None = None
+    typed: bool = False  # the question asks for a thing (person, date, number...)
     refused: bool = False
     cited: list[str] = Field(default_factory=list)
     correct: bool = False
@@ -249,6 +252,8 @@ def score(
         expected=item.answers,
         sources=item.sources,
         answer=answer.answer,
+        short_answer=answer.short_answer.text if answer.short_answer else None,
+        typed=bool(expected_labels(item.question)),
         refused=answer.refused,
         cited=cited,
         citations=len(answer.citations),
@@ -264,6 +269,13 @@ def score(
         timings_ms=answer.timings_ms,
         wall_ms=wall_ms,
     )
+
+
+def short_exact(outcome: Outcome) -> bool:
+    """The short answer equals one of the gold answers, normalized (SQuAD exact match)."""
+    if outcome.refused or not outcome.short_answer:
+        return False
+    return any(normalize(outcome.short_answer) == normalize(a) for a in outcome.expected)
 
 
 # ---------------------------------------------------------------- aggregation
@@ -304,8 +316,10 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Metric]:
     answered = [o for o in answerable if not o.refused]  # answerable and not refused
     with_citations = [o for o in answered if o.cited]
     spoken = [o for o in ok if not o.refused]
+    typed = [o for o in answerable if o.typed]
     return {
         "answer_accuracy": ratio(sum(o.correct for o in answerable), len(answerable)),
+        "short_answer_exact": ratio(sum(short_exact(o) for o in typed), len(typed)),
         "answer_f1": mean([o.f1 for o in answerable]),
         "citation_precision": ratio(
             sum(o.cited_gold for o in with_citations), sum(len(o.cited) for o in with_citations)
