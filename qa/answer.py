@@ -11,6 +11,7 @@ import numpy as np
 from qa.chunking import sentence_spans
 from qa.embedding import Embedder
 from qa.generators.base import Draft
+from qa.reader.questions import sub_questions
 from qa.retrieval import Passage
 from qa.schema import Turn
 from qa.verify import content_words, key_terms
@@ -34,10 +35,6 @@ _DATE_WORDS = re.compile(
     r"\b(19|20)\d{2}\b|\b\w+day\b|\b(January|February|March|April|May|June|July|August|"
     r"September|October|November|December)\b"
 )
-_COMPOUND = re.compile(
-    r",?\s+and\s+(?=(?:who|whom|which|what|how|when|where|in which|on which|in what|on what)\b)",
-    re.I,
-)
 
 
 _QUANTITY = re.compile(
@@ -56,12 +53,6 @@ def answers_quantity(question: str, sentence: str) -> bool:
         return True
     counted = content_words(" ".join(g for g in match.groups() if g))
     return not counted or bool(counted & content_words(sentence))
-
-
-def sub_questions(question: str) -> list[str]:
-    """'Who leads the CRR, and who commands the junta?' -> its two questions."""
-    parts = [p.strip(" ,?") for p in _COMPOUND.split(question)]
-    return [p + "?" for p in parts if len(p.split()) >= 3] or [question]
 
 
 @dataclass(frozen=True)

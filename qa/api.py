@@ -467,6 +467,8 @@ def _add_answer_routes(app: FastAPI) -> None:
                         last["usage"] = usage(ask_request, value.answer + sources)
                         last["citations"] = citations_json(value.citations)
                         last["refused"] = value.refused
+                        short = value.short_answer
+                        last["short_answer"] = short.model_dump() if short else None
                         yield ServerSentEvent(json.dumps(last))
             except Exception as exc:
                 yield ServerSentEvent(json.dumps(_sse_error(exc)))

@@ -233,6 +233,8 @@ def ask(
     if as_json:
         print(answer.model_dump_json(indent=2))
         return
+    if answer.short_answer:
+        print(f"{answer.short_answer.text} [{answer.short_answer.n}]\n")
     print(answer.answer)
     if answer.citations:
         print()

@@ -10,7 +10,6 @@ from datetime import date
 
 import numpy as np
 
-from qa.answer import ExtractiveGenerator, condense_rules
 from qa.chunking import sentence_spans
 from qa.config import Settings
 from qa.dates import DateFilter, parse_question_dates
@@ -19,8 +18,10 @@ from qa.generators.base import Draft
 from qa.generators.chat import ChatGenerator, make_chat_generator
 from qa.indexing import Index, make_embedder
 from qa.injection import mask, plain_text
+from qa.reader.followup import condense_rules
+from qa.reader.reader import LearnedReader
 from qa.retrieval import Mode, Passage, Retriever
-from qa.schema import REFUSAL, Answer, AskRequest, Citation
+from qa.schema import REFUSAL, Answer, AskRequest, Citation, ShortAnswer
 from qa.verify import Verifier, content_words, strip_markers
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -115,6 +116,18 @@ class _Builder:
         question, sentence = self.verifier.embedder.embed_documents([self.question, body])
         return float(np.dot(question, sentence)) >= self.floor
 
+    def short_answer(self, draft: Draft) -> ShortAnswer | None:
+        """The draft's short answer, when the quote of the passage it came from holds it."""
+        if draft.short is None or draft.short[0] not in self.numbers:
+            return None
+        m, start, end = draft.short
+        citation = self.citations[self.numbers[m] - 1]
+        if not (citation.start <= start < end <= citation.end):
+            return None
+        p = self.passages[m - 1]
+        text = p.text[start - p.start : end - p.start]
+        return ShortAnswer(text=text, n=citation.n, start=start, end=end)
+
     def _cite(self, m: int, sentence: str, span: tuple[int, int] | None) -> int:
         if m in self.numbers:
             return self.numbers[m]
@@ -154,7 +167,7 @@ class Engine:
         self.retriever = Retriever(
             index, embedder, settings.candidates, settings.rrf_k, settings.max_chunks_per_source
         )
-        self.extractive = ExtractiveGenerator(embedder)
+        self.extractive = LearnedReader(embedder)
         self.verifier = Verifier(embedder, settings.support_threshold)
         self._chat: dict[str, ChatGenerator] = {}
         self._locks: dict[str, threading.Lock] = {}
@@ -215,11 +228,14 @@ class Engine:
         passages = self.retrieve(question, request.top_k, request.date_from, request.date_to)
         timings["retrieve"] = _ms(started)
         started = time.perf_counter()
-        evidence = self.extractive.evidence(question, passages) if passages else 0.0
+        reading = self.extractive.read(question, passages) if passages else None
         timings["evidence"] = _ms(started)
-        if evidence < self.settings.refusal_threshold:
+        threshold = self.settings.refusal_threshold
+        if threshold is None:
+            threshold = self.extractive.model.threshold
+        if reading is None or not reading.chosen or reading.probability < threshold:
             return question, backend, passages, None
-        return question, backend, passages, self.extractive.generate(question, passages)
+        return question, backend, passages, self.extractive.draft(reading, passages)
 
     def ask(self, request: AskRequest) -> Answer:
         answer = None
@@ -276,6 +292,7 @@ class Engine:
             "final",
             Answer(
                 answer=" ".join(builder.sentences),
+                short_answer=builder.short_answer(fallback),
                 refused=False,
                 citations=builder.citations,
                 backend=backend,

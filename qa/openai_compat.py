@@ -107,8 +107,14 @@ def usage(ask: AskRequest, content: str) -> dict[str, int]:
     }
 
 
+def short_line(answer: Answer) -> str:
+    """The short answer in bold on a first line of its own, when there is one."""
+    short = answer.short_answer
+    return f"**{short.text}** [{short.n}]\n\n" if short else ""
+
+
 def completion(ask: AskRequest, answer: Answer, model: str) -> dict[str, Any]:
-    content = answer.answer + sources_text(answer.citations)
+    content = short_line(answer) + answer.answer + sources_text(answer.citations)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
@@ -125,6 +131,7 @@ def completion(ask: AskRequest, answer: Answer, model: str) -> dict[str, Any]:
         "usage": usage(ask, content),
         "citations": citations_json(answer.citations),
         "refused": answer.refused,
+        "short_answer": answer.short_answer.model_dump() if answer.short_answer else None,
     }
 
 

@@ -61,8 +61,18 @@ class Citation(BaseModel):
     quote: str = Field(description="The supporting text: clean_text[start:end].")
 
 
+class ShortAnswer(BaseModel):
+    text: str = Field(description="The entity, number or date answering the question.")
+    n: int = Field(description="The citation whose quote holds it.")
+    start: int = Field(description="Start offset in the article's clean text (inside the quote).")
+    end: int = Field(description="End offset in the article's clean text.")
+
+
 class Answer(BaseModel):
     answer: str
+    short_answer: ShortAnswer | None = Field(
+        None, description="The thing asked for (person, place, date, number...); null otherwise."
+    )
     refused: bool
     citations: list[Citation] = Field(default_factory=list)
     backend: str

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,11 +83,19 @@ def test_a_crashed_llamacpp_child_fails_one_answer_and_is_restarted(
     llamacpp_engine.ask(AskRequest(question=QUESTIONS[0], top_k=TOP_K))  # the child is up
     pid, starts = server.pid, server.starts
     assert pid is not None and pid != os.getpid()
-    events = llamacpp_engine.stream(AskRequest(question=QUESTIONS[1], top_k=TOP_K))
-    with pytest.raises(BackendError, match="llamacpp backend failed"):
-        for kind, _value in events:
-            if kind == "token" and server.pid == pid:
-                os.kill(pid, signal.SIGKILL)  # as a segfault would
+    connect = generator.connect
+
+    def connect_then_crash() -> Any:  # the answer is in flight for seconds after this
+        model = connect()
+        threading.Timer(0.3, os.kill, (pid, signal.SIGKILL)).start()  # as a segfault would
+        return model
+
+    generator.connect = connect_then_crash
+    try:
+        with pytest.raises(BackendError, match="llamacpp backend failed"):
+            llamacpp_engine.ask(AskRequest(question=QUESTIONS[1], top_k=TOP_K))
+    finally:
+        generator.connect = connect
     answer = llamacpp_engine.ask(AskRequest(question=QUESTIONS[0], top_k=TOP_K))
     check_contract(
         llamacpp_engine, AskRequest(question=QUESTIONS[0], top_k=TOP_K), answer, "llamacpp"

@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from qa.evaluation.gold import GoldItem
+from qa.reader.questions import expected_labels
 from qa.schema import Answer
 from qa.text import MARKER, markers, split_cited, strip_markers
 
@@ -122,6 +123,8 @@ class Outcome(BaseModel):
     expected: list[str]
     sources: list[str]
     answer: str = ""
+    short_answer: str | None = None
+    typed: bool = False  # the question asks for a thing (person, date, number...)
     refused: bool = False
     cited: list[str] = Field(default_factory=list)
     correct: bool = False
@@ -173,6 +176,8 @@ def score(
         expected=item.answers,
         sources=item.sources,
         answer=answer.answer,
+        short_answer=answer.short_answer.text if answer.short_answer else None,
+        typed=bool(expected_labels(item.question)),
         refused=answer.refused,
         cited=cited,
         citations=len(answer.citations),
@@ -191,6 +196,13 @@ def score(
 
 
 # ---------------------------------------------------------------- aggregation
+
+
+def short_exact(outcome: Outcome) -> bool:
+    """The short answer equals one of the gold answers, normalized (SQuAD exact match)."""
+    if outcome.refused or not outcome.short_answer:
+        return False
+    return any(normalize(outcome.short_answer) == normalize(a) for a in outcome.expected)
 
 
 class Metric(BaseModel):
@@ -228,8 +240,10 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Metric]:
     answered = [o for o in answerable if not o.refused]  # answerable and not refused
     with_citations = [o for o in answered if o.cited]
     spoken = [o for o in ok if not o.refused]
+    typed = [o for o in answerable if o.typed]
     return {
         "answer_accuracy": ratio(sum(o.correct for o in answerable), len(answerable)),
+        "short_answer_exact": ratio(sum(short_exact(o) for o in typed), len(typed)),
         "answer_f1": mean([o.f1 for o in answerable]),
         "citation_precision": ratio(
             sum(o.cited_gold for o in with_citations), sum(len(o.cited) for o in with_citations)

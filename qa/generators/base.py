@@ -23,6 +23,7 @@ class Draft:
 
     text: str
     spans: dict[int, tuple[int, int]] = field(default_factory=dict)  # n -> quote offsets
+    short: tuple[int, int, int] | None = None  # short answer: (n, start, end) in the article
 
 
 class Generator(Protocol):

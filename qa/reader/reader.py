@@ -1,0 +1,132 @@
+"""The learned extractive reader: scores every candidate sentence with the fitted model, quotes
+the best one per sub-question, picks a short answer, and gives the refusal probability."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.answer import Draft
+from qa.embedding import Embedder
+from qa.reader.entities import Entity, EntityTagger
+from qa.reader.features import Unit, candidates, featurize, type_hits
+from qa.reader.model import ReaderModel, load_model
+from qa.reader.questions import analyse, sub_questions
+from qa.reader.short_answer import pick
+from qa.retrieval import Passage
+
+
+@dataclass(frozen=True)
+class Scored:
+    passage: int  # index into the passages
+    start: int  # offsets inside the passage text
+    end: int
+    text: str
+    score: float  # P(this sentence answers the question)
+    short: tuple[int, int] | None = None  # short answer, offsets inside the passage text
+
+
+@dataclass(frozen=True)
+class Reading:
+    chosen: list[Scored]
+    probability: float  # of the weakest sub-question's best sentence
+
+
+class LearnedReader:
+    """Extractive answers from the sentences of the retrieved passages (no LLM)."""
+
+    name = "extractive"
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        model: ReaderModel | None = None,
+        tagger: EntityTagger | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.model = model or load_model()
+        self.tagger = tagger or EntityTagger()
+
+    def scores(self, question: str, passages: Sequence[Passage]) -> tuple[list[Unit], np.ndarray]:
+        """Every candidate sentence and its probability of answering `question`."""
+        units = candidates(passages)
+        if not units:
+            return units, np.zeros(0)
+        info = analyse(question)
+        query = np.asarray(self.embedder.embed_query(question))
+        vectors = np.asarray(self.embedder.embed_documents([u.text for u in units]))
+        rows = featurize(info, passages, units, vectors @ query, self.tagger)
+        return units, self.model.probability(rows)
+
+    def best(self, question: str, passages: Sequence[Passage]) -> Scored | None:
+        units, probs = self.scores(question, passages)
+        if not units:
+            return None
+        k = int(np.argmax(probs))
+        return self._quote(question, units, k, float(probs[k]), passages)
+
+    def _quote(
+        self, question: str, units: list[Unit], k: int, prob: float, passages: Sequence[Passage]
+    ) -> Scored:
+        """The sentence, with its neighbour when only the neighbour holds what was asked
+        ("He was detained on Monday." after the sentence naming him), and its short answer."""
+        info = analyse(question)
+        u = units[k]
+        start, end = u.start, u.end
+        short: Entity | None = None
+        if info.typed:
+            own = self.tagger([u.text])[0]
+            short = pick(info, u.text, own)
+            offset = u.start
+            if short is None:
+                for j in (k - 1, k + 1):
+                    if 0 <= j < len(units) and units[j].passage == u.passage:
+                        ents = self.tagger([units[j].text])[0]
+                        if type_hits(info, ents):
+                            short = pick(info, units[j].text, ents)
+                            offset = units[j].start
+                            start, end = min(start, units[j].start), max(end, units[j].end)
+                            break
+            if short is not None:
+                span = (offset + short.start, offset + short.end)
+        text = passages[u.passage].text[start:end]
+        return Scored(u.passage, start, end, text, prob, span if short is not None else None)
+
+    def read(self, question: str, passages: Sequence[Passage]) -> Reading:
+        """The best sentence per sub-question and the refusal probability (their minimum)."""
+        chosen: list[Scored] = []
+        probability = 1.0
+        for part in sub_questions(question):
+            found = self.best(part, passages)
+            probability = min(probability, found.score if found else 0.0)
+            if found and all((c.passage, c.start) != (found.passage, found.start) for c in chosen):
+                chosen.append(found)
+        return Reading(chosen, probability if chosen else 0.0)
+
+    def select(self, question: str, passages: Sequence[Passage]) -> list[Scored]:
+        return self.read(question, passages).chosen
+
+    def evidence(self, question: str, passages: Sequence[Passage]) -> float:
+        return self.read(question, passages).probability
+
+    @staticmethod
+    def draft(reading: Reading, passages: Sequence[Passage]) -> Draft:
+        spans: dict[int, tuple[int, int]] = {}
+        parts = []
+        short = None
+        for c in reading.chosen:
+            n = c.passage + 1
+            p = passages[c.passage]
+            spans.setdefault(n, (p.start + c.start, p.start + c.end))
+            parts.append(f"{c.text} [{n}]")
+            if short is None and c.short is not None:
+                short = (n, p.start + c.short[0], p.start + c.short[1])
+        return Draft(" ".join(parts), spans, short)
+
+    def generate(self, question: str, passages: Sequence[Passage]) -> Draft:
+        return self.draft(self.read(question, passages), passages)
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        yield self.generate(question, passages).text

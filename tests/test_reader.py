@@ -1,0 +1,216 @@
+"""The learned reader (qa/reader/): answer types, short answers, the model's features,
+refusal of a question whose answer type no passage holds, follow-ups across turns."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.errors import BackendError
+from qa.reader.entities import Entity
+from qa.reader.features import FEATURES, candidates, featurize
+from qa.reader.followup import condense_rules, resolve
+from qa.reader.model import MODEL_PATH, ReaderModel, load_model
+from qa.reader.questions import analyse, expected_labels
+from qa.reader.reader import LearnedReader
+from qa.reader.short_answer import pick
+from qa.retrieval import Passage
+from qa.schema import Turn
+from tests.conftest import HashEmbedder
+
+# A stand-in for spaCy's NER in fast tests: known names, dates and numbers by pattern.
+_KNOWN = {
+    "PERSON": r"Rhissa Ag Boula|Salifou Mody|Victoria Nuland|Mohamed Bazoum|Bazoum",
+    "ORG": r"Council of Resistance for the Republic|CRR|Washington Post|ECOWAS",
+    "GPE": r"Niger|Chad|Mali|France|Niamey",
+    "DATE": r"July 26|Monday|2021",
+    "CARDINAL": r"\b\d[\d,]*\b",
+}
+
+
+def fake_entities(texts: Sequence[str]) -> list[tuple[Entity, ...]]:
+    out = []
+    for text in texts:
+        found: list[Entity] = []
+        for label, pattern in _KNOWN.items():
+            for m in re.finditer(pattern, text):
+                if not any(e.start <= m.start() < e.end for e in found):
+                    found.append(Entity(m.start(), m.end(), label, m.group()))
+        out.append(tuple(sorted(found, key=lambda e: e.start)))
+    return out
+
+
+def passage(text: str, n: int = 0, source: str = "000_a.txt") -> Passage:
+    return Passage(f"c{n}", source, text, 100, 100 + len(text), None, None, 0.03, 0.5, 3.0)
+
+
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        ("Who leads the Council of Resistance for the Republic?", "PERSON"),
+        ("Which American diplomat was kept from seeing the deposed leader?", "PERSON"),
+        ("When did Wagner arrive in Mali?", "DATE"),
+        ("In what year was the university founded?", "DATE"),
+        ("How many U.S. troops are in Niger?", "CARDINAL"),
+        ("What is the population of Niger?", "CARDINAL"),
+        ("How much aid does the US give?", "MONEY"),
+        ("What percentage of voters backed him?", "PERCENT"),
+        ("Where did Bazoum publish an opinion piece?", "GPE"),
+        ("Which country closed its airspace?", "GPE"),
+        ("Which outlet published the interview?", "ORG"),
+        ("Which think tank wrote the report?", "ORG"),
+    ],
+)
+def test_answer_type_of_a_typed_question(question: str, first: str) -> None:
+    assert expected_labels(question)[0] == first
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Why did the junta seize power?",
+        "How did Nuland describe Bazoum's situation?",
+        "What happened at the embassy?",
+        "What did Catherine Colonna say about the threat of force?",
+    ],
+)
+def test_explanations_have_no_answer_type(question: str) -> None:
+    assert expected_labels(question) == ()
+
+
+def test_short_answer_is_the_asked_thing_not_the_question_entity() -> None:
+    sentence = "Chad's president Mahamat Deby named Salifou Mody to lead talks with Niger."
+    entities = (
+        Entity(0, 4, "GPE", "Chad"),
+        Entity(17, 35, "PERSON", "Mahamat Deby"),
+        Entity(42, 54, "PERSON", "Salifou Mody"),
+        Entity(69, 74, "GPE", "Niger"),
+    )
+    info = analyse("Who did Mahamat Deby name to lead talks?")
+    got = pick(info, sentence, entities)
+    assert got is not None and got.text == "Salifou Mody"
+    assert sentence[got.start : got.end] == got.text
+    assert pick(analyse("Why did Chad hold talks?"), sentence, entities) is None
+
+
+def test_the_committed_model_matches_the_features_the_code_computes() -> None:
+    model = load_model()
+    assert model.features == FEATURES
+    assert model.coef.shape == (len(FEATURES),) and 0.0 < model.threshold < 1.0
+    meta = json.loads(MODEL_PATH.with_suffix(".meta.json").read_text())
+    assert meta["features"] == list(FEATURES)
+    assert "dev-v2.0.json.gz" in meta["data"] and len(meta["data"]["dev-v2.0.json.gz"]) == 64
+
+
+def test_a_model_trained_on_other_features_is_refused() -> None:
+    data = load_model().to_json()
+    data["features"] = [*FEATURES[:-1], "something_else"]
+    with pytest.raises(BackendError, match="retrain"):
+        ReaderModel.from_json(data)
+
+
+def test_feature_rows_have_one_column_per_feature() -> None:
+    passages = [passage("Rhissa Ag Boula leads the Council of Resistance for the Republic.")]
+    units = candidates(passages)
+    rows = featurize(
+        analyse("Who leads the CRR?"), passages, units, np.ones(len(units)), fake_entities
+    )
+    assert rows.shape == (1, len(FEATURES))
+
+
+def reader() -> LearnedReader:
+    return LearnedReader(HashEmbedder(), tagger=fake_entities)  # type: ignore[arg-type]
+
+
+def test_the_answer_sentence_and_its_short_answer_lie_in_the_quote() -> None:
+    passages = [
+        passage("The coup began on July 26 in the capital Niamey, officials said on Monday night."),
+        passage(
+            "Rhissa Ag Boula leads the Council of Resistance for the Republic, a new group. "
+            "The group opposes the junta that seized power in Niger.",
+            1,
+        ),
+    ]
+    found = reader().best("Who leads the Council of Resistance for the Republic?", passages)
+    assert found is not None and found.passage == 1 and found.short is not None
+    text = passages[1].text
+    assert found.start <= found.short[0] < found.short[1] <= found.end
+    assert text[found.short[0] : found.short[1]] == "Rhissa Ag Boula"
+
+
+def test_absent_answer_type_lowers_the_probability_below_refusal() -> None:
+    """Asked for a person, and no passage names anyone: the reader refuses."""
+    question = "Who leads the Council of Resistance for the Republic?"
+    without = [
+        passage("The Council of Resistance for the Republic was formed to oppose the coup there.")
+    ]
+    with_person = [
+        passage(
+            "Rhissa Ag Boula leads the Council of Resistance for the Republic, against the coup."
+        )
+    ]
+    r = reader()
+    low, high = r.evidence(question, without), r.evidence(question, with_person)
+    assert low < high
+    assert low < r.model.threshold
+
+
+@pytest.mark.parametrize(
+    "passages",
+    [[], [passage("Too short here.")], [passage("Yes. No. Maybe so.")]],
+)
+def test_no_sentence_of_five_words_reads_as_nothing(passages: list[Passage]) -> None:
+    reading = reader().read("Who leads the CRR?", passages)
+    assert reading.chosen == [] and reading.probability == 0.0
+
+
+def test_a_pronoun_resolves_to_the_person_of_the_previous_answer() -> None:
+    resolved = resolve(
+        "When was he detained?",
+        "Who leads the Council of Resistance for the Republic?",
+        "Rhissa Ag Boula leads the Council of Resistance for the Republic. [1]",
+        fake_entities,  # type: ignore[arg-type]
+    )
+    assert resolved == "When was Rhissa Ag Boula detained?"
+
+
+def test_a_follow_up_across_turns_names_the_entity_and_keeps_the_topic() -> None:
+    history = [
+        Turn(role="user", content="What did the junta do with Niger's airspace?"),
+        Turn(role="assistant", content="The junta closed Niger's airspace. [1]"),
+        Turn(role="user", content="Who was detained by the junta?"),
+        Turn(role="assistant", content="Mohamed Bazoum was detained by the junta. [1]"),
+    ]
+    got = condense_rules(history, "Where is he held?", fake_entities)  # type: ignore[arg-type]
+    assert got.startswith("Where is Mohamed Bazoum held?")
+    assert "junta" in got
+    assert condense_rules([], "Where is he held?", fake_entities) == "Where is he held?"  # type: ignore[arg-type]
+
+
+def test_possessive_pronoun_becomes_a_possessive() -> None:
+    got = resolve(
+        "What is its capital?",
+        "Where did the coup happen?",
+        "The coup happened in Niger. [1]",
+        fake_entities,
+    )  # type: ignore[arg-type]
+    assert got == "What is Niger's capital?"
+
+
+@pytest.mark.slow
+def test_spacy_finds_the_entities_the_reader_needs() -> None:
+    from qa.reader.entities import EntityTagger
+
+    (ents,) = EntityTagger()(["Gen. Salifou Mody met officials in Niamey on July 28, 2023."])
+    labels = {e.text: e.label for e in ents}
+    assert labels.get("Salifou Mody") == "PERSON" and labels.get("Niamey") == "GPE"
+    assert any(label == "DATE" for label in labels.values())
+
+
+def test_model_file_is_small() -> None:
+    assert Path(MODEL_PATH).stat().st_size < 20_000
