@@ -5,43 +5,30 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 
 import numpy as np
 
-from qa.chunking import sentence_spans
-from qa.config import Settings
+from qa.config import BACKENDS, Settings
 from qa.dates import DateFilter, parse_question_dates
 from qa.embedding import CachedEmbedder, Embedder
-from qa.generators.base import Draft
-from qa.generators.chat import ChatGenerator, make_chat_generator
+from qa.errors import InputError
+from qa.generators.base import Draft, Generator
+from qa.generators.chat import make_chat_generator
+from qa.generators.extractive import ExtractiveGenerator
 from qa.indexing import Index, make_embedder
 from qa.injection import mask, plain_text
-from qa.reader.followup import condense_rules
 from qa.reader.reader import LearnedReader
 from qa.retrieval import Mode, Passage, Retriever
 from qa.schema import REFUSAL, Answer, AskRequest, Citation, ShortAnswer
-from qa.verify import Verifier, content_words, strip_markers
+from qa.text import MARKER, TRAILING_MARKERS, sentence_spans, split_cited, strip_markers
+from qa.verify import Verifier, content_words
 
-_MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-_LEADING = re.compile(r"\A(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
-_TRAILING = re.compile(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
 _REFUSAL = re.compile(r"\b(do(es)? not (say|contain|mention)|no information|cannot answer)\b", re.I)
 
 
-def split_draft(text: str) -> list[str]:
-    """Sentences of a draft, each keeping the [n] markers written right after it."""
-    sentences: list[str] = []
-    for s, e in sentence_spans(text):
-        piece = text[s:e]
-        lead = _LEADING.match(piece)
-        if lead and sentences:
-            sentences[-1] += lead.group()
-            piece = piece[lead.end() :]
-        if piece.strip():
-            sentences.append(piece.strip())
-    return sentences
+split_draft = split_cited  # the sentences of a draft, each with its [n] markers
 
 
 class _Builder:
@@ -71,6 +58,7 @@ class _Builder:
         self.citations: list[Citation] = []
         self.sentences: list[str] = []
         self.dropped = 0
+        self.verify_ms = 0.0
 
     def add(self, sentence: str) -> str | None:
         if self.llm:
@@ -79,7 +67,7 @@ class _Builder:
         if not body or _REFUSAL.search(body):
             return None
         cited = []
-        for group in _MARKERS.findall(sentence):
+        for group in MARKER.findall(sentence):
             for m in (int(x) for x in group.split(",")):
                 if 1 <= m <= len(self.passages) and m not in cited:
                     cited.append(m)  # markers pointing at nothing retrieved are dropped here
@@ -159,18 +147,35 @@ class _Builder:
         return n
 
 
+Factory = Callable[[Settings, str], Generator]
+
+
 class Engine:
-    def __init__(self, settings: Settings, index: Index, embedder: Embedder) -> None:
+    """The pipeline over one index. Answer backends are generators held by name: the
+    extractive one always, chat ones created on first use by their factory."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        index: Index,
+        embedder: Embedder,
+        generators: Mapping[str, Generator] | None = None,
+    ) -> None:
         self.settings = settings
         self.index = index
         self.embedder = embedder = CachedEmbedder(embedder)
         self.retriever = Retriever(
             index, embedder, settings.candidates, settings.rrf_k, settings.max_chunks_per_source
         )
-        self.extractive = LearnedReader(embedder)
+        self.reader = LearnedReader(embedder)
+        self.extractive = ExtractiveGenerator(self.reader)
         self.verifier = Verifier(embedder, settings.support_threshold)
-        self._chat: dict[str, ChatGenerator] = {}
-        self._locks: dict[str, threading.Lock] = {}
+        self.generators: dict[str, Generator] = {"extractive": self.extractive}
+        self.generators.update(generators or {})
+        self.factories: dict[str, Factory] = {
+            "llamacpp": make_chat_generator,
+            "openai": make_chat_generator,
+        }
         self._guard = threading.Lock()
 
     @classmethod
@@ -178,18 +183,19 @@ class Engine:
         embedder = make_embedder(settings)
         return cls(settings, Index(settings, embedder), embedder)
 
-    def chat(self, backend: str) -> tuple[ChatGenerator, threading.Lock]:
-        """The LLM backend, created on first use (llama.cpp models are not thread-safe)."""
+    def generator(self, backend: str) -> Generator:
+        """The backend by name, created on first use."""
         with self._guard:
-            if backend not in self._chat:
-                self._chat[backend] = make_chat_generator(self.settings, backend)
-                self._locks[backend] = threading.Lock()
-            return self._chat[backend], self._locks[backend]
+            if backend not in self.generators:
+                if backend not in self.factories:
+                    raise InputError(f"unknown backend {backend!r}; use one of {BACKENDS}")
+                self.generators[backend] = self.factories[backend](self.settings, backend)
+            return self.generators[backend]
 
     def close(self) -> None:
         """Stop what the backends started (the llama.cpp child)."""
         with self._guard:
-            for generator in self._chat.values():
+            for generator in self.generators.values():
                 generator.close()
 
     def retrieve(
@@ -209,33 +215,29 @@ class Engine:
             return DateFilter(date_from, date_to)
         return parse_question_dates(question, self.index.catalog.last_date() or date.today())
 
-    def _standalone(self, request: AskRequest, backend: str) -> str:
+    def _standalone(self, request: AskRequest, generator: Generator) -> str:
         if not request.history:
             return request.question
-        if backend == "extractive":
-            return condense_rules(request.history, request.question)
-        generator, lock = self.chat(backend)
-        with lock:
-            return generator.condense(request.history, request.question)
+        return generator.condense(request.history, request.question)
 
     def _prepare(
-        self, request: AskRequest, timings: dict[str, float]
-    ) -> tuple[str, str, list[Passage], Draft | None]:
-        """Question, backend, passages and (extractive) draft; no draft means refuse."""
-        backend = request.backend or self.settings.llm_backend
+        self, request: AskRequest, generator: Generator, timings: dict[str, float]
+    ) -> tuple[str, list[Passage], Draft | None]:
+        """Question, passages and the extractive draft, from one pass of the reader (the
+        refusal gate, the extractive answer and every backend's fallback); no draft: refuse."""
         started = time.perf_counter()
-        question = self._standalone(request, backend)
+        question = self._standalone(request, generator)
         passages = self.retrieve(question, request.top_k, request.date_from, request.date_to)
         timings["retrieve"] = _ms(started)
         started = time.perf_counter()
-        reading = self.extractive.read(question, passages) if passages else None
+        reading = self.reader.read(question, passages) if passages else None
         timings["evidence"] = _ms(started)
         threshold = self.settings.refusal_threshold
         if threshold is None:
-            threshold = self.extractive.model.threshold
+            threshold = self.reader.model.threshold
         if reading is None or not reading.chosen or reading.probability < threshold:
-            return question, backend, passages, None
-        return question, backend, passages, self.extractive.draft(reading, passages)
+            return question, passages, None
+        return question, passages, self.reader.draft(reading, passages)
 
     def ask(self, request: AskRequest) -> Answer:
         answer = None
@@ -250,39 +252,31 @@ class Engine:
         """("token", text) as sentences pass verification, then ("final", Answer)."""
         begun = time.perf_counter()
         timings: dict[str, float] = {}
-        question, backend, passages, fallback = self._prepare(request, timings)
+        backend = request.backend or self.settings.llm_backend
+        generator = self.generator(backend)
+        question, passages, fallback = self._prepare(request, generator, timings)
         if fallback is None:
             yield "token", REFUSAL
             yield "final", _refusal(backend, question, timings, begun)
             return
-        llm = backend != "extractive"
         floor = self.settings.relevance_floor
-        builder = _Builder(passages, self.verifier, fallback, question, llm, floor)
-        verify_ms = 0.0
+        builder = _Builder(
+            passages, self.verifier, fallback, question, not generator.verbatim, floor
+        )
         started = time.perf_counter()
-        if backend == "extractive":
-            sentences: Iterator[str] = iter(split_draft(fallback.text))
+        if generator is self.extractive:  # its draft is the one the gate already read
+            sentences: Iterator[str] = iter(split_cited(fallback.text))
         else:
-            sentences = self._llm_sentences(backend, question, passages)
-        first = True
-        for sentence in sentences:
-            checked = time.perf_counter()
-            kept = builder.add(sentence)
-            verify_ms += _ms(checked)
-            if kept:
-                yield "token", kept if first else " " + kept
-                first = False
-        timings["generate"] = _ms(started) - verify_ms
-        timings["verify"] = verify_ms
-        if not builder.sentences and backend != "extractive":  # nothing survived: extractive
+            sentences = self._sentences(generator, question, passages)
+        yield from self._verified(builder, sentences, first=True)
+        timings["generate"] = _ms(started) - builder.verify_ms
+        timings["verify"] = builder.verify_ms
+        if not builder.sentences and generator is not self.extractive:
+            # nothing of the LLM's draft survived: the extractive answer, verified the same way
             dropped = builder.dropped
             builder = _Builder(passages, self.verifier, fallback)
             builder.dropped = dropped
-            for sentence in split_draft(fallback.text):
-                kept = builder.add(sentence)
-                if kept:
-                    yield "token", kept if first else " " + kept
-                    first = False
+            yield from self._verified(builder, iter(split_cited(fallback.text)), first=True)
         if not builder.sentences:
             yield "token", REFUSAL
             yield "final", _refusal(backend, question, timings, begun, builder.dropped)
@@ -302,24 +296,36 @@ class Engine:
             ),
         )
 
-    def _llm_sentences(
-        self, backend: str, question: str, passages: Sequence[Passage]
+    @staticmethod
+    def _verified(
+        builder: _Builder, sentences: Iterator[str], first: bool
+    ) -> Iterator[tuple[str, object]]:
+        """("token", sentence) for each sentence that passes verification."""
+        for sentence in sentences:
+            checked = time.perf_counter()
+            kept = builder.add(sentence)
+            builder.verify_ms += _ms(checked)
+            if kept:
+                yield "token", kept if first else " " + kept
+                first = False
+
+    @staticmethod
+    def _sentences(
+        generator: Generator, question: str, passages: Sequence[Passage]
     ) -> Iterator[str]:
-        """Complete sentences of the LLM's streamed draft (with their trailing [n] markers),
-        each as soon as the next sentence has begun."""
-        generator, lock = self.chat(backend)
+        """Complete sentences of a streamed draft (with their trailing [n] markers), each as
+        soon as the next sentence has begun."""
         buffer = ""
-        with lock:
-            for delta in generator.stream(question, passages):
-                buffer += delta
-                while len(spans := sentence_spans(buffer)) >= 2:
-                    marks = _TRAILING.match(buffer, spans[0][1])
-                    cut = marks.end() if marks else spans[0][1]
-                    if not re.search(r"\w", strip_markers(buffer[cut:])):
-                        break  # the next sentence has not really started yet
-                    yield buffer[:cut]
-                    buffer = buffer[cut:]
-        yield from split_draft(buffer)
+        for delta in generator.stream(question, passages):
+            buffer += delta
+            while len(spans := sentence_spans(buffer)) >= 2:
+                marks = TRAILING_MARKERS.match(buffer, spans[0][1])
+                cut = marks.end() if marks else spans[0][1]
+                if not re.search(r"\w", strip_markers(buffer[cut:])):
+                    break  # the next sentence has not really started yet
+                yield buffer[:cut]
+                buffer = buffer[cut:]
+        yield from split_cited(buffer)
 
     # -- what the evaluation needs (qa.evaluation.runner.EvalEngine) --------------------------
 

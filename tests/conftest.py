@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import socket
 import subprocess
@@ -13,8 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import Field
 
 from qa.config import Settings
+from qa.embedding import Embedder
+from qa.engine import Engine
+from qa.generators.chat import ChatGenerator
+from qa.indexing import Index
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -96,6 +105,57 @@ def running_process(
             process.kill()
             process.wait()
         log.close()
+
+
+class ScriptedChat(BaseChatModel):
+    """A LangChain chat model that replies with the texts enqueued, in order; streamed word by
+    word. Deterministic; used by every test that needs an LLM's words without an LLM."""
+
+    replies: list[str] = Field(default_factory=list)
+    prompts: list[list[BaseMessage]] = Field(default_factory=list)  # what it was asked
+
+    def enqueue(self, *texts: str) -> None:
+        self.replies.extend(texts)
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _next(self, messages: list[BaseMessage]) -> str:
+        self.prompts.append(list(messages))
+        if not self.replies:
+            raise RuntimeError("ScriptedChat has no reply left: enqueue one first")
+        return self.replies.pop(0)
+
+    def _generate(
+        self, messages: list[BaseMessage], stop: object = None, run_manager: object = None,
+        **kwargs: object,
+    ) -> ChatResult:  # fmt: skip
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(self._next(messages)))])
+
+    def _stream(
+        self, messages: list[BaseMessage], stop: object = None, run_manager: object = None,
+        **kwargs: object,
+    ) -> Iterator[ChatGenerationChunk]:  # fmt: skip
+        for piece in re.split(r"(?<=\s)", self._next(messages)):
+            if piece:
+                yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+
+
+def scripted_generator(chat: ScriptedChat, name: str = "openai") -> ChatGenerator:
+    """A chat answer backend (the real ChatGenerator) speaking through a ScriptedChat."""
+    return ChatGenerator(name, lambda: chat)
+
+
+class ScriptedEngine(Engine):
+    """The real Engine, its `openai` backend speaking through a ScriptedChat."""
+
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder) -> None:
+        self.chat_model = ScriptedChat()
+        super().__init__(settings, index, embedder, {"openai": scripted_generator(self.chat_model)})
+
+    def script(self, *drafts: str) -> None:
+        self.chat_model.enqueue(*drafts)
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from qa.config import get_settings
 from qa.engine import Engine, split_draft
 from qa.indexing import Index
 from qa.schema import REFUSAL, Answer, AskRequest, Turn
-from tests.test_verify import ScriptedEngine, assert_contract
+from tests.conftest import ScriptedEngine
+from tests.test_verify import assert_contract
 
 S000 = "000_cd0023486d4bb650.txt"
 S001 = "001_82e9ea03b5c9249c.txt"

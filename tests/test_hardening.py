@@ -17,6 +17,7 @@ from qa.api import create_app, server_config
 from qa.config import Settings
 from qa.engine import Engine
 from qa.errors import InputError
+from qa.generators.chat import ChatGenerator
 from qa.indexing import Index
 from qa.ratelimit import Rate, parse_rate
 from tests.conftest import free_port, make_settings
@@ -261,7 +262,8 @@ def test_unreachable_llm_is_a_clear_502(engine: Engine, real_embedder: Any) -> N
 def test_llm_token_cap_and_timeout_reach_the_model(engine: Engine, real_embedder: Any) -> None:
     update = {"llm_max_tokens": 48, "llm_timeout_s": 7.0, "llm_base_url": "http://127.0.0.1:9/v1"}
     settings = engine.settings.model_copy(update=update)
-    generator, _ = Engine(settings, engine.index, real_embedder).chat("openai")
+    generator = Engine(settings, engine.index, real_embedder).generator("openai")
+    assert isinstance(generator, ChatGenerator)
     model = generator.connect()  # builds the client; nothing is sent
     assert model.max_tokens == 48  # type: ignore[attr-defined]
     assert model.request_timeout == 7.0  # type: ignore[attr-defined]

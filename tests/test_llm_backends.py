@@ -17,7 +17,7 @@ import pytest
 
 from qa.engine import Engine
 from qa.errors import BackendError
-from qa.generators.chat import make_chat_generator
+from qa.generators.chat import ChatGenerator, make_chat_generator
 from qa.generators.llamacpp import smollm2_path
 from qa.indexing import Index
 from qa.schema import REFUSAL, Answer, AskRequest
@@ -77,7 +77,8 @@ def test_a_crashed_llamacpp_child_fails_one_answer_and_is_restarted(
 ) -> None:
     """A native crash kills the child, not the service: the answer being streamed fails with a
     BackendError (502 over HTTP), and the next question starts a new child and is answered."""
-    generator, _ = llamacpp_engine.chat("llamacpp")
+    generator = llamacpp_engine.generator("llamacpp")
+    assert isinstance(generator, ChatGenerator)
     server = generator.server
     assert server is not None
     llamacpp_engine.ask(AskRequest(question=QUESTIONS[0], top_k=TOP_K))  # the child is up

@@ -6,20 +6,17 @@ Scripted drafts come from LangChain's fake chat model standing in for an LLM bac
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from qa.config import Settings
 from qa.engine import Engine
-from qa.generators.chat import ChatGenerator
 from qa.indexing import Index
 from qa.schema import Answer, AskRequest
 from qa.verify import Verifier, key_terms, strip_markers
-from tests.conftest import HashEmbedder
+from tests.conftest import HashEmbedder, ScriptedEngine
 
 S003 = "003_dc7ce24594d87c5a.txt"
 TROOPS = (
@@ -31,18 +28,6 @@ MODY = (
     "Gen. Salifou Mody, who made contact with someone from Wagner."
 )
 PLANTED = "The junta received 5,000 Wagner fighters on 3 March."
-
-
-class ScriptedEngine(Engine):
-    """An Engine whose LLM backends answer with scripted drafts (a LangChain fake chat model)."""
-
-    def script(self, *drafts: str) -> None:
-        model = GenericFakeChatModel(messages=iter(drafts))
-        self._generator = ChatGenerator("openai", lambda: model)
-        self._lock = threading.Lock()
-
-    def chat(self, backend: str) -> tuple[ChatGenerator, threading.Lock]:
-        return self._generator, self._lock
 
 
 def assert_contract(answer: Answer, retrieved: Sequence[Any] | None = None) -> None:

@@ -31,10 +31,13 @@ class Generator(Protocol):
     question from a conversation."""
 
     name: str
+    verbatim: bool  # True when its sentences are quotes of the passages (no free text)
 
     def generate(self, question: str, passages: Sequence[Passage]) -> Draft: ...
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]: ...
     def condense(self, history: Sequence[Turn], question: str) -> str: ...
+    def close(self) -> None:
+        """Release what the backend started (a child process); a no-op for most."""
 
 
 @lru_cache

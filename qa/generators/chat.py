@@ -46,6 +46,8 @@ class ChatGenerator:
     """Any LangChain chat model, prompted with the files in prompts/. `connect` gives the model
     for the next call (a restarted llama.cpp child has a new address)."""
 
+    verbatim = False  # free text: reduced to plain text and checked for relevance
+
     def __init__(
         self,
         name: str,

@@ -1,0 +1,37 @@
+"""The extractive backend (no LLM): the learned reader's chosen sentences, quoted verbatim."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from qa.generators.base import Draft
+from qa.reader.followup import condense_rules
+
+if TYPE_CHECKING:
+    from qa.reader.reader import LearnedReader
+    from qa.retrieval import Passage
+    from qa.schema import Turn
+
+
+class ExtractiveGenerator:
+    """Answers with whole sentences of the passages, chosen by the learned reader."""
+
+    name = "extractive"
+    verbatim = True  # its sentences are quotes: no plain-text reduction, no relevance floor
+
+    def __init__(self, reader: LearnedReader) -> None:
+        self.reader = reader
+
+    def generate(self, question: str, passages: Sequence[Passage]) -> Draft:
+        reading = self.reader.read(question, passages)
+        return self.reader.draft(reading, passages) if reading.chosen else Draft("")
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        yield self.generate(question, passages).text
+
+    def condense(self, history: Sequence[Turn], question: str) -> str:
+        return condense_rules(history, question)
+
+    def close(self) -> None:
+        pass
