@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -12,7 +12,8 @@ from typing import Any
 
 import tiktoken
 
-from qa.corpus import Article
+from qa.corpus import Article, parse_date
+from qa.injection import Spans, decode_spans, encode_spans, flag_spans
 from qa.text import sentence_spans
 
 TokenCounter = Callable[[list[str]], list[int]]
@@ -29,23 +30,25 @@ def count_tokens(texts: list[str]) -> list[int]:
 
 
 @dataclass(frozen=True)
-class Chunk:
+class ChunkMeta:
+    """What the index keeps beside a chunk's text and vector; the one place that converts to and
+    from Chroma's flat metadata (absent keys, not None, for an unknown date or title)."""
+
     chunk_id: str
     source: str
-    text: str
     start: int  # character offsets into the article's clean text
     end: int
-    date: date | None
-    title: str | None
     content_hash: str
     article_hash: str
+    date: date | None = None
+    title: str | None = None
+    flagged: Spans | None = None  # instruction-like sentences; None: not computed (old index)
 
     @property
     def date_int(self) -> int | None:
         return int(self.date.strftime("%Y%m%d")) if self.date else None
 
-    def metadata(self) -> dict[str, Any]:
-        """Chroma metadata: absent keys (not None) for unknown date or title."""
+    def to_chroma(self) -> dict[str, Any]:
         meta: dict[str, Any] = {
             "chunk_id": self.chunk_id,
             "source": self.source,
@@ -59,7 +62,54 @@ class Chunk:
             meta["date_int"] = self.date_int
         if self.title:
             meta["title"] = self.title
+        if self.flagged is not None:
+            meta["flagged"] = encode_spans(self.flagged)
         return meta
+
+    @classmethod
+    def from_chroma(cls, meta: Mapping[str, Any]) -> ChunkMeta:
+        return cls(
+            chunk_id=str(meta["chunk_id"]),
+            source=str(meta["source"]),
+            start=int(meta["start"]),
+            end=int(meta["end"]),
+            content_hash=str(meta.get("content_hash", "")),
+            article_hash=str(meta.get("article_hash", "")),
+            date=parse_date(meta.get("date")),
+            title=meta.get("title") or None,
+            flagged=decode_spans(meta["flagged"]) if "flagged" in meta else None,
+        )
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    source: str
+    text: str
+    start: int  # character offsets into the article's clean text
+    end: int
+    date: date | None
+    title: str | None
+    content_hash: str
+    article_hash: str
+
+    @property
+    def meta(self) -> ChunkMeta:
+        return ChunkMeta(
+            chunk_id=self.chunk_id,
+            source=self.source,
+            start=self.start,
+            end=self.end,
+            content_hash=self.content_hash,
+            article_hash=self.article_hash,
+            date=self.date,
+            title=self.title,
+            flagged=flag_spans(self.text),
+        )
+
+    def metadata(self) -> dict[str, Any]:
+        """Chroma metadata (see ChunkMeta)."""
+        return self.meta.to_chroma()
 
 
 def _split_long(text: str, span: tuple[int, int], budget: int) -> list[tuple[int, int]]:

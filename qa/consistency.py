@@ -62,7 +62,7 @@ def _chunk_differences(index: Index) -> list[str]:
     chroma: set[str] = set()
     for chunk in index.store.iter_all():
         chroma.add(chunk.chunk_id)
-        per_source[str(chunk.metadata.get("source"))] += 1
+        per_source[chunk.meta.source] += 1
     records = index.records.list_keys()
     lexical = index.lexical().chunk_ids
     for name, ids in (("record manager", records), ("BM25 state", lexical)):

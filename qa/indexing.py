@@ -36,7 +36,6 @@ from qa.corpus import (
 )
 from qa.embedding import Embedder, SentenceEmbedder
 from qa.errors import BusyError, CorpusError, InputError, NotFoundError
-from qa.injection import encode_spans, flag_spans
 from qa.lexical import LexicalIndex
 from qa.store import ChunkStore, open_client
 
@@ -228,11 +227,7 @@ class Index:
                 )
                 counts.append(len(chunks))
                 docs.extend(
-                    Document(
-                        page_content=c.text,
-                        metadata={**c.metadata(), "flagged": encode_spans(flag_spans(c.text))},
-                        id=c.chunk_id,
-                    )
+                    Document(page_content=c.text, metadata=c.metadata(), id=c.chunk_id)
                     for c in chunks
                 )
             result = lc_index(

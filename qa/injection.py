@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from qa.chunking import sentence_spans
+from qa.text import sentence_spans
 
 Spans = tuple[tuple[int, int], ...]
 

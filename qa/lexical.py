@@ -49,7 +49,7 @@ class LexicalIndex:
         tokens: list[list[str]] = []
         for chunk in chunks:
             ids.append(chunk.chunk_id)
-            dates.append(int(chunk.metadata.get("date_int") or 0))
+            dates.append(chunk.meta.date_int or 0)
             tokens.append(tokenize(chunk.text) or ["_"])
         version = uuid.uuid4().hex[:12]
         folder = root / version

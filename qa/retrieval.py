@@ -12,11 +12,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from qa.corpus import parse_date
 from qa.dates import DateFilter
 from qa.embedding import Embedder
 from qa.indexing import Index
-from qa.injection import Spans, decode_spans, flag_spans
+from qa.injection import Spans, flag_spans
 from qa.store import StoredChunk
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -40,20 +39,20 @@ class Passage:
     def from_stored(
         cls, chunk: StoredChunk, score: float, dense: float | None, lexical: float | None
     ) -> Passage:
-        meta = chunk.metadata
+        meta = chunk.meta
         return cls(
             chunk_id=chunk.chunk_id,
-            source=str(meta["source"]),
+            source=meta.source,
             text=chunk.text,
-            start=int(meta["start"]),
-            end=int(meta["end"]),
-            date=parse_date(meta.get("date")),
-            title=meta.get("title"),
+            start=meta.start,
+            end=meta.end,
+            date=meta.date,
+            title=meta.title,
             score=score,
             dense=dense,
             lexical=lexical,
             # indexes built before the flags existed: flag now, the same way ingest does
-            flagged=decode_spans(meta["flagged"]) if "flagged" in meta else flag_spans(chunk.text),
+            flagged=meta.flagged if meta.flagged is not None else flag_spans(chunk.text),
         )
 
     def to_document(self) -> Document:
@@ -140,7 +139,7 @@ class Retriever:
         per_article: dict[str, int] = defaultdict(int)
         kept = []
         for cid in order:
-            source = str(found[cid].metadata["source"])
+            source = found[cid].meta.source
             if per_article[source] < self.per_source:
                 per_article[source] += 1
                 kept.append(cid)
@@ -151,8 +150,9 @@ class Retriever:
     ) -> list[str]:
         """Dated chunks re-ranked with a newest-first RRF vote, inside the slots dated chunks
         held; undated chunks keep their relevance rank, so recency alone never drops them."""
-        dated = [cid for cid in order if found[cid].metadata.get("date_int")]
-        newest = sorted(dated, key=lambda cid: -int(found[cid].metadata["date_int"]))
+        day = {cid: found[cid].meta.date_int for cid in order}
+        dated = [cid for cid in order if day[cid]]
+        newest = sorted(dated, key=lambda cid: -(day[cid] or 0))
         for rank, cid in enumerate(newest[: self.candidates // 2]):
             fused[cid] += 1.0 / (self.rrf_k + rank + 1)
         boosted = iter(sorted(dated, key=lambda c: (-fused[c], c)))

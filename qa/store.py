@@ -11,6 +11,7 @@ import chromadb
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 
+from qa.chunking import ChunkMeta
 from qa.config import Settings
 from qa.embedding import Embedder
 from qa.errors import IndexStateError
@@ -22,6 +23,10 @@ class StoredChunk:
     text: str
     metadata: dict[str, Any]
     similarity: float = 0.0  # cosine similarity to the query, when from a search
+
+    @property
+    def meta(self) -> ChunkMeta:
+        return ChunkMeta.from_chroma(self.metadata)
 
 
 def open_client(settings: Settings) -> chromadb.ClientAPI:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from qa.chunking import Chunk, chunk_article, count_tokens, sentence_spans
+from qa.chunking import Chunk, ChunkMeta, chunk_article, count_tokens, sentence_spans
 from qa.corpus import Article, corpus_files, read_paths
 from tests.conftest import SEEDS
 
@@ -291,7 +291,7 @@ def test_metadata_has_iso_date_and_yyyymmdd_or_neither(article: Article) -> None
 
 
 def test_seed_dates_in_metadata() -> None:
-    ints = {a.source[:3]: chunk_article(a, BUDGET, OVERLAP)[0].date_int for a in SEED_ARTICLES}
+    ints = {a.source[:3]: chunk_article(a, BUDGET, OVERLAP)[0].meta.date_int for a in SEED_ARTICLES}
     assert ints == {
         "000": 20231110,
         "001": 20231107,
@@ -299,3 +299,18 @@ def test_seed_dates_in_metadata() -> None:
         "003": None,
         "004": 20230806,
     }
+
+
+def test_chunk_metadata_round_trips_through_chromas_flat_form() -> None:
+    for article in SEED_ARTICLES:
+        for chunk in chunk_article(article, BUDGET, OVERLAP):
+            flat = chunk.metadata()
+            assert all(isinstance(v, str | int) for v in flat.values())  # Chroma's scalars
+            assert ChunkMeta.from_chroma(flat) == chunk.meta
+            assert ("date" in flat) == (chunk.date is not None)  # absent, never None
+
+
+def test_chunk_metadata_of_an_index_without_flags_says_not_computed() -> None:
+    chunk = chunk_article(SEED_ARTICLES[0], BUDGET, OVERLAP)[0]
+    flat = {k: v for k, v in chunk.metadata().items() if k != "flagged"}
+    assert ChunkMeta.from_chroma(flat).flagged is None
