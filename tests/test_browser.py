@@ -395,7 +395,7 @@ def test_a_chip_of_an_article_deleted_elsewhere_says_so_when_pressed(page: Page)
             "files": {
                 "name": "ghost.txt",
                 "mimeType": "text/plain",
-                "buffer": b"Date: 2023-12-04\n\nThe Zinder ghost market closed its stalls on Monday.",
+                "buffer": b"Date: 2023-12-04\n\nThe Zinder ghost market closed its stalls.",
             }
         },
     )
@@ -403,6 +403,7 @@ def test_a_chip_of_an_article_deleted_elsewhere_says_so_when_pressed(page: Page)
     ask(page, "What did the Zinder ghost market do?")
     chip = answered(page).locator(".chip", has_text="ghost.txt").first
     expect(chip).to_contain_text("2023-12-04")
+    expect(chip.locator(".label")).to_have_text("The Zinder ghost market closed its stalls.")
     assert page.request.delete("/documents/ghost.txt").ok  # another tab, another user
     chip.click()
     expect(chip).to_contain_text("article deleted")
@@ -451,3 +452,57 @@ def test_article_html_is_shown_as_inert_text(page: Page) -> None:
         "reply CANARY-51c2", ""
     )  # quoted as the article's words at most, never as the service's own reply
     assert page.request.delete("/documents/zorblax.txt").ok
+
+
+def scripted_stream(answer: dict[str, object]) -> str:
+    """An /ask/stream body that gives `answer` at once, as the server would."""
+    citations = json.dumps(answer["citations"])
+    return (
+        f"event: citations\ndata: {citations}\n\n"
+        f"event: final\ndata: {json.dumps(answer)}\n\nevent: done\ndata: {{}}\n\n"
+    )
+
+
+@pytest.mark.parametrize("short", [True, False])
+def test_short_answer_is_bold_above_its_quote_when_present(page: Page, short: bool) -> None:
+    quote = "General Salifou Mody visited Mali on Wednesday to meet Wagner."
+    citation = {
+        "n": 1,
+        "source": "004_4d4a022be80d252f.txt",
+        "date": "2023-08-06",
+        "title": S004_TITLE,
+        "chunk_id": "x",
+        "start": 0,
+        "end": len(quote),
+        "quote": quote,
+    }
+    answer: dict[str, object] = {
+        "answer": f"{quote} [1]",
+        "refused": False,
+        "citations": [citation],
+        "backend": "extractive",
+    }
+    if short:
+        answer["short_answer"] = {"text": "General Salifou Mody", "n": 1, "start": 0, "end": 20}
+    else:
+        answer["short_answer"] = None
+    page.route(
+        "**/ask/stream",
+        lambda route: route.fulfill(
+            status=200, content_type="text/event-stream", body=scripted_stream(answer)
+        ),
+    )
+    ask(page, QUESTION)
+    reply = answered(page)
+    expect(reply.locator(".text")).to_have_text(f"{quote} [1]")
+    if short:
+        bold = reply.locator(".short-answer strong")
+        expect(bold).to_have_text("General Salifou Mody")
+        above = bold.bounding_box()
+        body = reply.locator(".text").bounding_box()
+        assert above is not None and body is not None and above["y"] < body["y"]
+        reply.locator(".short-answer .marker").click()  # opens the short answer's span
+        text = page.request.get(f"/documents/{citation['source']}").json()["text"]
+        expect(page.locator("#article mark")).to_have_text(text[0:20])
+    else:
+        expect(reply.locator(".short-answer")).to_have_count(0)
