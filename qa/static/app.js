@@ -25,6 +25,10 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
+function chunksLabel(n) {
+  return `${n} chunk${n === 1 ? "" : "s"}`;
+}
+
 function dateLabel(date) {
   return date ? date : "date unknown";
 }
@@ -133,8 +137,15 @@ function addMessage(role, text) {
   return item;
 }
 
+function chipAria(button, item) {
+  const gone = state.deleted.has(item.source) ? " (article deleted)" : "";
+  button.setAttribute("aria-label",
+    `Source ${button.dataset.n}: ${sourceLabel(item)}, ${dateLabel(item.date)}, ${item.source}${gone}`);
+}
+
 function chipLabel(button, item) {
   button.querySelector(".label").textContent = sourceLabel(item);
+  chipAria(button, item);
 }
 
 function chip(citation) {
@@ -145,10 +156,8 @@ function chip(citation) {
     el("span", { class: "sub" },
       el("span", { class: "date" }, dateLabel(citation.date)),
       el("span", { class: "file" }, citation.source)));
-  button.setAttribute("aria-label",
-    `Source ${citation.n}: ${sourceLabel(citation)}, ${dateLabel(citation.date)}, ${citation.source}`);
+  chipAria(button, citation);
   button.addEventListener("click", () => openArticle(citation, button));
-  if (state.deleted.has(citation.source)) markDeleted(citation.source);
   return button;
 }
 
@@ -184,6 +193,7 @@ function renderChips(item, citations) {
   const actions = item.querySelector(".actions");
   if (actions) actions.before(list);
   else item.append(list);
+  for (const c of citations) if (state.deleted.has(c.source)) markDeleted(c.source);
   labelChips(list, citations).then(() => follow());
 }
 
@@ -388,7 +398,7 @@ function setLayout() {
 
 function viewerMeta(item, chunks) {
   const parts = [el("span", { class: "date" }, dateLabel(item.date)), " · ", el("span", { class: "file" }, item.source)];
-  if (chunks !== undefined) parts.push(` · ${chunks} chunks`);
+  if (chunks !== undefined) parts.push(` · ${chunksLabel(chunks)}`);
   $("viewer-meta").replaceChildren(...parts);
 }
 
@@ -403,6 +413,7 @@ async function openArticle(citation, button) {
   viewerMeta(citation);
   article.replaceChildren(document.createTextNode("Loading…"));
   try {
+    state.articles.delete(citation.source); // it may have changed or gone since it was cached
     const doc = await loadArticle(citation.source);
     $("viewer-title").textContent = sourceLabel(doc);
     viewerMeta(doc, doc.chunks);
@@ -453,7 +464,7 @@ function docItem(doc) {
   const open = el("button", { type: "button", class: "doc-open",
     "aria-label": `Open ${sourceLabel(doc)}, ${dateLabel(doc.date)}` },
     el("span", { class: "title" }, sourceLabel(doc)),
-    el("span", { class: "sub" }, `${dateLabel(doc.date)} · ${doc.chunks} chunks · `,
+    el("span", { class: "sub" }, `${dateLabel(doc.date)} · ${chunksLabel(doc.chunks)} · `,
       el("span", { class: "file" }, doc.source)));
   open.addEventListener("click", () => openArticle({ source: doc.source, date: doc.date, title: doc.title, lead: doc.lead }, null));
   const remove = el("button", { type: "button", class: "doc-delete", "aria-label": `Delete ${doc.source}` }, "Delete");
@@ -508,6 +519,11 @@ async function reportUpload(names, result) {
     const problems = result.problems.filter((p) => p.source === name || p.source.startsWith(`${name}#`));
     const found = [];
     const missing = problems.map((p) => p.message);
+    const duplicate = result.duplicates.find((d) => d.source === name);
+    if (duplicate) {
+      report.append(el("li", {}, el("span", { class: "file" }, name), `: the same text as ${duplicate.same_as}, not indexed twice`));
+      continue;
+    }
     if (!/\.(jsonl|csv)$/i.test(name)) {
       try {
         const doc = await loadArticle(name);
