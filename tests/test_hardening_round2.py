@@ -84,6 +84,51 @@ def test_lone_surrogate_in_ask_is_422(client: TestClient) -> None:
     assert_error(client.post("/ask", content=history, headers=headers), 422, "validation_error")
 
 
+JSON = {"content-type": "application/json"}
+DEEP = "[" * 100_000 + "]" * 100_000
+CATCH_ALL = [
+    ("post", "/ask", {"content": '{"question": ' + DEEP + "}", "headers": JSON}),
+    (
+        "post",
+        "/ask/stream",
+        {"content": '{"question": "x", "history": ' + DEEP + "}", "headers": JSON},
+    ),
+    ("post", "/v1/chat/completions", {"content": '{"messages": ' + DEEP + "}", "headers": JSON}),
+    (
+        "post",
+        "/v1/chat/completions",
+        {
+            "content": '{"messages": [{"role": "user", "content": "Mali?"}], "model": "\\udc00"}',
+            "headers": JSON,
+        },
+    ),
+    (
+        "post",
+        "/v1/chat/completions",
+        {
+            "content": '{"messages": [{"role": "user", "content": '
+            '[{"type": "text", "text": "\\udc00"}]}]}',
+            "headers": JSON,
+        },
+    ),
+    ("get", "/documents/%ED%B3%80", {}),
+    ("delete", "/documents/%ED%B3%80", {}),
+    ("get", "/documents?limit=%ED%B3%80", {}),
+    ("post", "/documents", {"files": {"files": ("x.csv", b'id,text\n1,"' + b"a" * 2_100_000)}}),
+    ("post", "/documents", {"files": {"files": ("nested.jsonl", DEEP.encode())}}),
+    ("post", "/ask", {"json": {"question": "Mali?", "date_from": 0}}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), CATCH_ALL)
+def test_bad_input_on_every_endpoint_is_a_4xx_json_error(
+    client: TestClient, method: str, path: str, kwargs: dict[str, Any]
+) -> None:
+    response = getattr(client, method)(path, **kwargs)
+    assert 400 <= response.status_code < 500, response.text
+    assert set(response.json()["error"]) == {"type", "message"}
+
+
 # -- 2. a deeply nested JSON Lines record ------------------------------------------------------
 
 
