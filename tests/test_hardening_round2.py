@@ -389,7 +389,9 @@ def test_duplicate_upload_is_not_left_undeletable(tmp_path: Path) -> None:
         assert client.post("/documents", files={"files": ("a.txt", ARTICLE)}).json()["added"] == 1
         summary = client.post("/documents", files={"files": ("b.txt", ARTICLE)}).json()
         assert summary["duplicates"] == [{"source": "b.txt", "same_as": "a.txt"}]
-        assert not (root / "b.txt").exists()  # reported, not kept
+        response = client.delete("/documents/b.txt")
+        assert response.status_code == 200, response.text
+        assert not (root / "b.txt").exists()
         (root / "c.txt").write_bytes(ARTICLE)  # a duplicate dropped into the folder by hand
         assert client.post("/ingest").json()["duplicates"][0]["source"] == "c.txt"
         response = client.delete("/documents/c.txt")
