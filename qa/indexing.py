@@ -153,13 +153,19 @@ class Index:
     # -- writing -----------------------------------------------------------------------------
 
     def _locked(self, wait: float) -> AcquireReturnProxy:
-        """The ingest lock, held for one `with` block (acquire once, release once)."""
+        """The ingest lock, held for one `with` block (acquire once, release once).
+
+        Holding it, no upload is in progress: staging folders left by a crash are removed."""
         try:
-            return self.lock.acquire(timeout=wait)
+            held = self.lock.acquire(timeout=wait)
         except Timeout as exc:
             raise BusyError(
                 f"another ingest holds {self.lock.lock_file}; wait for it to finish and retry"
             ) from exc
+        root = self.settings.corpus_dir
+        for leftover in root.glob(".staging-*") if root.is_dir() else ():
+            shutil.rmtree(leftover, ignore_errors=True)
+        return held
 
     def ingest(
         self,

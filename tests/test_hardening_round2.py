@@ -216,6 +216,17 @@ def test_failed_index_step_leaves_no_file_behind(tmp_path: Path) -> None:
     assert corpus_state(root) == before
 
 
+def test_staging_left_by_a_crash_is_removed_by_the_next_write(tmp_path: Path) -> None:
+    engine = build(tmp_path)
+    root = engine.settings.corpus_dir
+    before = corpus_state(root)
+    leftover = root / ".staging-crashed"
+    leftover.mkdir()
+    (leftover / "half.txt").write_bytes(ARTICLE[:20])
+    engine.index.ingest()
+    assert corpus_state(root) == before
+
+
 def test_upload_is_moved_into_the_corpus_only_after_indexing(engine: Engine) -> None:
     report = engine.index.add_files([("moved.txt", b"The Quillan tram line opened in May.")])
     assert report.added == ["moved.txt"]
