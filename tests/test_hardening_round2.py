@@ -5,6 +5,7 @@ A hash-embedded copy of the seeds, the app in process; nothing loads the real mo
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from qa.corpus import read_bytes
 from qa.engine import Engine
 from qa.errors import InputError
 from qa.indexing import Index, safe_name
-from tests.conftest import HashEmbedder, make_settings
+from tests.conftest import SEEDS, HashEmbedder, make_settings
 
 ARTICLE = b"Title: Harbour news\n\nThe Port Quillan lighthouse reopened on Saturday.\n"
 OTHER = b"Title: Market news\n\nThe Port Quillan fish market moved to the north quay.\n"
@@ -424,3 +425,67 @@ def test_ingest_summary_counts_only_its_own_embeddings(tmp_path: Path) -> None:
     report = Index(settings, BusyEmbedder()).ingest()
     assert report.chunks_added > 0
     assert report.embedded == report.chunks_added
+
+
+# -- schemathesis, stateful: upload, list, read, delete in random orders -------------------------
+
+LINKS = {  # OpenAPI links, so the state machine reads and deletes documents that exist
+    ("/documents", "get"): {
+        "GetDocument": (
+            "get_document_documents__source__get",
+            "$response.body#/documents/0/source",
+        ),
+        "DeleteDocument": (
+            "delete_document_documents__source__delete",
+            "$response.body#/documents/0/source",
+        ),
+    },
+    ("/documents", "post"): {"ListDocuments": ("list_documents_documents_get", None)},
+    ("/documents/{source}", "delete"): {"ListDocuments": ("list_documents_documents_get", None)},
+}
+
+
+@pytest.mark.slow  # about 30 s: 25 random sequences, each from a fresh copy of the seeds
+def test_stateful_fuzzing_finds_no_5xx_and_leaves_the_index_consistent(tmp_path: Path) -> None:
+    import schemathesis
+    from hypothesis import HealthCheck, settings
+    from schemathesis.checks import not_a_server_error
+
+    from tests.test_fuzz import only_extractive
+
+    engine = build(tmp_path, api_key=None)
+    app = create_app(engine.settings, engine)
+    raw = only_extractive(app.openapi())
+    for (path, method), links in LINKS.items():
+        raw["paths"][path][method]["responses"]["200"]["links"] = {
+            name: {"operationId": op, "parameters": {"source": source} if source else {}}
+            for name, (op, source) in links.items()
+        }
+    schema = schemathesis.openapi.from_dict(raw)
+    schema.app = app
+    schema.location = "/openapi.json"
+
+    root = engine.settings.corpus_dir
+
+    class Machine(schema.as_state_machine()):  # type: ignore[misc]
+        def validate_response(self, response: Any, case: Any, **_: Any) -> None:
+            case.validate_response(response, checks=[not_a_server_error])
+
+        def teardown(self) -> None:  # each example starts from the seeds (deterministic data)
+            assert verify_index(engine.index) == []
+            shutil.rmtree(root)
+            shutil.copytree(SEEDS, root)
+            engine.index.ingest()
+
+    with TestClient(app):
+        Machine.run(
+            settings=settings(
+                max_examples=25,
+                stateful_step_count=8,
+                derandomize=True,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
+        )
+    assert verify_index(engine.index) == []
