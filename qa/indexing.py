@@ -152,13 +152,19 @@ class Index:
     # -- writing -----------------------------------------------------------------------------
 
     def _locked(self, wait: float) -> AcquireReturnProxy:
-        """The ingest lock, held for one `with` block (acquire once, release once)."""
+        """The ingest lock, held for one `with` block (acquire once, release once).
+
+        Holding it, no upload is in progress: staging folders left by a crash are removed."""
         try:
-            return self.lock.acquire(timeout=wait)
+            held = self.lock.acquire(timeout=wait)
         except Timeout as exc:
             raise BusyError(
                 f"another ingest holds {self.lock.lock_file}; wait for it to finish and retry"
             ) from exc
+        root = self.settings.corpus_dir
+        for leftover in root.glob(".staging-*") if root.is_dir() else ():
+            shutil.rmtree(leftover, ignore_errors=True)
+        return held
 
     def ingest(
         self,
@@ -349,8 +355,9 @@ class Index:
         """Validate uploads, index them, and only then move them into the corpus folder.
 
         All files are checked first: one bad file rejects the whole upload, writing nothing.
-        The files wait in a hidden staging folder (ingest ignores it) that is always removed;
-        an upload with the same text as an indexed article is reported, not kept.
+        The files wait in a hidden staging folder (ingest ignores it) that is always removed.
+        An upload with the same text as an indexed article is kept and reported as a duplicate
+        (DELETE removes it like any corpus file).
         """
         checked = self._check_uploads(files)
         started = time.perf_counter()
@@ -364,12 +371,8 @@ class Index:
                     (staging / clean).write_bytes(data)
                 articles = [a for _, _, r in checked for a in r.articles]
                 self._apply(articles, {c for c, _, _ in checked}, report, None)
-                duplicates = {s for s, _ in report.duplicates}
-                for clean, _, result in checked:
-                    if (root / clean).exists() or any(
-                        a.source not in duplicates for a in result.articles
-                    ):
-                        os.replace(staging / clean, root / clean)
+                for clean, _, _ in checked:
+                    os.replace(staging / clean, root / clean)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
         report.seconds = time.perf_counter() - started

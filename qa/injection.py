@@ -24,6 +24,7 @@ _INSTRUCTION = re.compile(
     | \b(?:new|updated|real|actual)\s+instructions?\b
     | \b(?:reply|respond|answer|say|output|print|repeat|write|type)\s+
         (?:(?:with|only|exactly|back|the\s+words?)\s+)*(?:["'“:]|(?-i:[A-Z0-9][A-Z0-9_-]{3,}\b))
+    | \b(?:answer|reply|respond)\s+(?:to\s+)?(?:every|all|any|each)\s+(?:questions?|queries|users?)
     | \brepeat\s+after\s+me\b|\bas\s+an\s+ai\b
     | \b(?:dear|hey|attention)\s+(?:ai|assistant|model|chatbot|llm|bot)\b
     | \b(?:ai|assistant|model|chatbot|llm|bot)\s*,\s*
@@ -32,7 +33,6 @@ _INSTRUCTION = re.compile(
     | (?:^|[\s"'“(])(?:system|assistant|user|developer|human)\s*[:>]
     | <\|?\s*(?:im_start|im_end|system|user|assistant|endoftext)\s*\|?>
     | \[/?(?:INST|SYS)\]|<</?SYS>>
-    | \[\d+(?:\s*,\s*\d+)*\]
     | <\s*/?\s*(?:script|img|iframe|svg|a|object|embed|style)\b|javascript\s*:|\bon\w+\s*=
     | !?\[[^\]\n]*\]\([^)\n]*\)
     """,
@@ -40,10 +40,19 @@ _INSTRUCTION = re.compile(
 )
 
 
+_FAKE_MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
+
+
 def flag_spans(text: str) -> Spans:
-    """(start, end) of each sentence of `text` that reads as instructions, a role marker, a fake
-    citation marker or markup, rather than as news."""
-    return tuple((s, e) for s, e in sentence_spans(text) if _INSTRUCTION.search(text[s:e]))
+    """(start, end) of each sentence of `text` that reads as instructions, a role marker or
+    markup rather than as news, and of each fake citation marker ("[7]") in the others."""
+    spans: list[tuple[int, int]] = []
+    for s, e in sentence_spans(text):
+        if _INSTRUCTION.search(text[s:e]):
+            spans.append((s, e))
+        else:
+            spans.extend((s + m.start(), s + m.end()) for m in _FAKE_MARKER.finditer(text[s:e]))
+    return tuple(spans)
 
 
 def encode_spans(spans: Spans) -> str:

@@ -31,7 +31,7 @@ class ChatRequest(BaseModel):
     """OpenAI chat completion request; unknown OpenAI parameters are accepted and ignored."""
 
     model_config = ConfigDict(extra="allow")
-    model: str = MODEL_ID
+    model: str = Field(MODEL_ID, max_length=200)  # constrained: a lone surrogate is a 422
     messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
     stream: bool = False
     top_k: int | None = Field(None, ge=1, le=50, description="Extension: passages to use.")

@@ -5,6 +5,7 @@ A hash-embedded copy of the seeds, the app in process; nothing loads the real mo
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from qa.corpus import read_bytes
 from qa.engine import Engine
 from qa.errors import InputError
 from qa.indexing import Index, safe_name
-from tests.conftest import HashEmbedder, make_settings
+from tests.conftest import SEEDS, HashEmbedder, make_settings
 
 ARTICLE = b"Title: Harbour news\n\nThe Port Quillan lighthouse reopened on Saturday.\n"
 OTHER = b"Title: Market news\n\nThe Port Quillan fish market moved to the north quay.\n"
@@ -82,6 +83,51 @@ def test_lone_surrogate_in_ask_is_422(client: TestClient) -> None:
     assert_error(client.post("/ask", content=body, headers=headers), 422, "validation_error")
     history = '{"question": "Who?", "history": [{"role": "user", "content": "\\ud800"}]}'
     assert_error(client.post("/ask", content=history, headers=headers), 422, "validation_error")
+
+
+JSON = {"content-type": "application/json"}
+DEEP = "[" * 100_000 + "]" * 100_000
+CATCH_ALL = [
+    ("post", "/ask", {"content": '{"question": ' + DEEP + "}", "headers": JSON}),
+    (
+        "post",
+        "/ask/stream",
+        {"content": '{"question": "x", "history": ' + DEEP + "}", "headers": JSON},
+    ),
+    ("post", "/v1/chat/completions", {"content": '{"messages": ' + DEEP + "}", "headers": JSON}),
+    (
+        "post",
+        "/v1/chat/completions",
+        {
+            "content": '{"messages": [{"role": "user", "content": "Mali?"}], "model": "\\udc00"}',
+            "headers": JSON,
+        },
+    ),
+    (
+        "post",
+        "/v1/chat/completions",
+        {
+            "content": '{"messages": [{"role": "user", "content": '
+            '[{"type": "text", "text": "\\udc00"}]}]}',
+            "headers": JSON,
+        },
+    ),
+    ("get", "/documents/%ED%B3%80", {}),
+    ("delete", "/documents/%ED%B3%80", {}),
+    ("get", "/documents?limit=%ED%B3%80", {}),
+    ("post", "/documents", {"files": {"files": ("x.csv", b'id,text\n1,"' + b"a" * 2_100_000)}}),
+    ("post", "/documents", {"files": {"files": ("nested.jsonl", DEEP.encode())}}),
+    ("post", "/ask", {"json": {"question": "Mali?", "date_from": 0}}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), CATCH_ALL)
+def test_bad_input_on_every_endpoint_is_a_4xx_json_error(
+    client: TestClient, method: str, path: str, kwargs: dict[str, Any]
+) -> None:
+    response = getattr(client, method)(path, **kwargs)
+    assert 400 <= response.status_code < 500, response.text
+    assert set(response.json()["error"]) == {"type", "message"}
 
 
 # -- 2. a deeply nested JSON Lines record ------------------------------------------------------
@@ -168,6 +214,17 @@ def test_failed_index_step_leaves_no_file_behind(tmp_path: Path) -> None:
     engine.index._apply = fail  # type: ignore[method-assign]
     with pytest.raises(OSError, match="disk full"):
         engine.index.add_files([("good.txt", ARTICLE), ("other.txt", OTHER)])
+    assert corpus_state(root) == before
+
+
+def test_staging_left_by_a_crash_is_removed_by_the_next_write(tmp_path: Path) -> None:
+    engine = build(tmp_path)
+    root = engine.settings.corpus_dir
+    before = corpus_state(root)
+    leftover = root / ".staging-crashed"
+    leftover.mkdir()
+    (leftover / "half.txt").write_bytes(ARTICLE[:20])
+    engine.index.ingest()
     assert corpus_state(root) == before
 
 
@@ -344,7 +401,9 @@ def test_duplicate_upload_is_not_left_undeletable(tmp_path: Path) -> None:
         assert client.post("/documents", files={"files": ("a.txt", ARTICLE)}).json()["added"] == 1
         summary = client.post("/documents", files={"files": ("b.txt", ARTICLE)}).json()
         assert summary["duplicates"] == [{"source": "b.txt", "same_as": "a.txt"}]
-        assert not (root / "b.txt").exists()  # reported, not kept
+        response = client.delete("/documents/b.txt")
+        assert response.status_code == 200, response.text
+        assert not (root / "b.txt").exists()
         (root / "c.txt").write_bytes(ARTICLE)  # a duplicate dropped into the folder by hand
         assert client.post("/ingest").json()["duplicates"][0]["source"] == "c.txt"
         response = client.delete("/documents/c.txt")
@@ -366,3 +425,67 @@ def test_ingest_summary_counts_only_its_own_embeddings(tmp_path: Path) -> None:
     report = Index(settings, BusyEmbedder()).ingest()
     assert report.chunks_added > 0
     assert report.embedded == report.chunks_added
+
+
+# -- schemathesis, stateful: upload, list, read, delete in random orders -------------------------
+
+LINKS = {  # OpenAPI links, so the state machine reads and deletes documents that exist
+    ("/documents", "get"): {
+        "GetDocument": (
+            "get_document_documents__source__get",
+            "$response.body#/documents/0/source",
+        ),
+        "DeleteDocument": (
+            "delete_document_documents__source__delete",
+            "$response.body#/documents/0/source",
+        ),
+    },
+    ("/documents", "post"): {"ListDocuments": ("list_documents_documents_get", None)},
+    ("/documents/{source}", "delete"): {"ListDocuments": ("list_documents_documents_get", None)},
+}
+
+
+@pytest.mark.slow  # about 30 s: 25 random sequences, each from a fresh copy of the seeds
+def test_stateful_fuzzing_finds_no_5xx_and_leaves_the_index_consistent(tmp_path: Path) -> None:
+    import schemathesis
+    from hypothesis import HealthCheck, settings
+    from schemathesis.checks import not_a_server_error
+
+    from tests.test_fuzz import only_extractive
+
+    engine = build(tmp_path, api_key=None)
+    app = create_app(engine.settings, engine)
+    raw = only_extractive(app.openapi())
+    for (path, method), links in LINKS.items():
+        raw["paths"][path][method]["responses"]["200"]["links"] = {
+            name: {"operationId": op, "parameters": {"source": source} if source else {}}
+            for name, (op, source) in links.items()
+        }
+    schema = schemathesis.openapi.from_dict(raw)
+    schema.app = app
+    schema.location = "/openapi.json"
+
+    root = engine.settings.corpus_dir
+
+    class Machine(schema.as_state_machine()):  # type: ignore[misc]
+        def validate_response(self, response: Any, case: Any, **_: Any) -> None:
+            case.validate_response(response, checks=[not_a_server_error])
+
+        def teardown(self) -> None:  # each example starts from the seeds (deterministic data)
+            assert verify_index(engine.index) == []
+            shutil.rmtree(root)
+            shutil.copytree(SEEDS, root)
+            engine.index.ingest()
+
+    with TestClient(app):
+        Machine.run(
+            settings=settings(
+                max_examples=25,
+                stateful_step_count=8,
+                derandomize=True,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
+        )
+    assert verify_index(engine.index) == []
