@@ -1,0 +1,123 @@
+"""The application: create_app (settings, state, middleware, routers, the engine opened in
+lifespan), the corpus rescan loop, and serve."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from anyio import to_thread
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
+
+from qa import __version__
+from qa.api.errors import ERROR_RESPONSES, install_handlers
+from qa.api.middleware import BodyLimit, SecurityHeaders
+from qa.api.routes import answers, documents, openai, service
+from qa.api.routes.service import STATIC
+from qa.config import Settings
+from qa.engine import Engine
+from qa.errors import QAError
+from qa.indexing import describe
+from qa.metrics import Metrics, MetricsMiddleware
+from qa.ratelimit import MovingWindow, RateLimit, parse_rate
+
+UNLIMITED = ("/healthz", "/readyz")  # probes are never rate limited
+
+log = logging.getLogger(__name__)
+
+
+async def _rescan(app: FastAPI, seconds: float) -> None:
+    """Index files dropped into the corpus folder, every `seconds` (QA_RESCAN_SECONDS).
+
+    Survives any error: it is logged and counted, and /readyz reports a rescan that keeps failing.
+    """
+    while True:
+        await anyio.sleep(seconds)
+        try:
+            async with app.state.write_slot:
+                report = await to_thread.run_sync(app.state.engine.index.ingest)
+            if report.changed:
+                log.info("rescan: %s", describe(report))
+            app.state.rescan_failures, app.state.rescan_error = 0, None
+        except Exception as exc:
+            app.state.rescan_failures += 1
+            app.state.rescan_error = f"{type(exc).__name__}: {exc}"[:300]
+            if isinstance(exc, QAError):
+                log.warning("rescan failed: %s", exc)
+            else:
+                log.exception("rescan failed", exc_info=exc)
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The service; opens the engine in `lifespan` unless one is given (tests share one)."""
+    rate = parse_rate(settings.rate_limit)  # a bad QA_RATE_LIMIT fails here, at startup
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = engine or await to_thread.run_sync(Engine.open, settings)
+        async with anyio.create_task_group() as tasks:
+            if settings.rescan_seconds:
+                tasks.start_soon(_rescan, app, settings.rescan_seconds)
+            yield
+            tasks.cancel_scope.cancel()
+        if engine is None:  # an engine handed in (tests) is closed by its owner
+            app.state.engine.close()
+
+    app = FastAPIOffline(  # FastAPI with /docs served from the package: works offline
+        title="news-qa",
+        version=__version__,
+        summary="Answers from dated news articles, every claim cited with file and date.",
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,  # every error is {"error": {"type", "message"}}
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.answer_slots = anyio.Semaphore(settings.max_concurrency)
+    app.state.write_slot = anyio.Lock()
+    app.state.rescan_failures, app.state.rescan_error = 0, None
+    install_handlers(app)
+    for routes in (answers, openai, documents, service):
+        app.include_router(routes.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    if rate is not None:  # outside the body limit, inside CORS so browsers can read a 429
+        app.add_middleware(RateLimit, window=MovingWindow(rate), exempt=UNLIMITED)
+    if settings.cors_origins:  # closed unless origins are configured
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+        )
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def server_config(settings: Settings, host: str | None = None, port: int | None = None) -> Any:
+    """The uvicorn config of `serve`: QA_HOST (127.0.0.1 by default) unless `host` is given.
+
+    uvicorn trusts X-Forwarded-For only from FORWARDED_ALLOW_IPS (default 127.0.0.1,::1).
+    """
+    import uvicorn
+
+    return uvicorn.Config(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )
+
+
+def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+    """Run the service with uvicorn (one process; the engine is loaded once at startup)."""
+    import uvicorn
+
+    uvicorn.Server(server_config(settings, host, port)).run()
