@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 
 from qa.api.models import ErrorBody
 from qa.errors import QAError
@@ -57,10 +57,20 @@ def _qa_error(_: Request, exc: Exception) -> Response:
     return error_response(status, _snake(type(exc).__name__), str(exc))
 
 
+def flat_routes(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    """Every route, those of included routers too (FastAPI nests them; ours have no prefix)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from flat_routes(included.routes)
+        else:
+            yield route
+
+
 def _allowed_methods(request: Request) -> str:
     """Every method some route offers at this path (Starlette lists only the first route's)."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
+    for route in flat_routes(request.app.router.routes):
         match, _ = route.matches({**request.scope, "method": "GET"})
         if match != Match.NONE:
             methods |= set(getattr(route, "methods", None) or ())
