@@ -1,0 +1,41 @@
+"""qa/catalog.py: the article catalog and index state in SQL (SQLite here)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from qa.catalog import Catalog, make_engine
+from qa.corpus import Article
+
+
+def _catalog(tmp_path: Path) -> Catalog:
+    return Catalog(make_engine(f"sqlite:///{tmp_path / 'records.sqlite'}"))
+
+
+def test_put_replace_remove_and_the_newest_date(tmp_path: Path) -> None:
+    catalog = _catalog(tmp_path)
+    catalog.put(Article("a.txt", "Old text.", date(2023, 8, 6), "A"), 2)
+    catalog.put(Article("b.txt", "Undated text.", None), 1)
+    catalog.put(Article("a.txt", "New text.", date(2023, 11, 10), "A2"), 3)  # replaces
+    rows = catalog.rows()
+    assert sorted(rows) == ["a.txt", "b.txt"] and catalog.count() == 2
+    assert (rows["a.txt"].title, rows["a.txt"].date, rows["a.txt"].chunk_count) == (
+        "A2",
+        date(2023, 11, 10),
+        3,
+    )
+    assert rows["b.txt"].date is None  # unknown stays unknown
+    assert catalog.text("a.txt") == "New text."
+    assert catalog.last_date() == date(2023, 11, 10)
+    catalog.remove("a.txt")
+    assert catalog.text("a.txt") is None and catalog.last_date() is None
+
+
+def test_state_survives_a_new_connection(tmp_path: Path) -> None:
+    _catalog(tmp_path).set_state("bm25_version", "v1")
+    again = _catalog(tmp_path)
+    assert again.get_state("bm25_version") == "v1"
+    assert again.get_state("missing") is None
+    again.clear()
+    assert again.count() == 0
