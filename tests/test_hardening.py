@@ -174,7 +174,8 @@ def test_non_utf8_upload_is_indexed_with_replacement(tmp_path: Path, real_embedd
         assert summary["added"] == 1
         assert any("UTF-8" in p["message"] for p in summary["problems"])
         stored = client.get("/documents/latin1.txt").json()
-    assert "Caf\ufffd" in stored["text"] and "Port Quillan" in stored["text"]
+    assert stored["title"] == "Caf\ufffd news"  # the `Title:` line is the article's title
+    assert "caf\ufffd" in stored["text"] and "Port Quillan" in stored["text"]
     assert (engine.settings.corpus_dir / "latin1.txt").is_file()
 
 
