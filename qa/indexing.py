@@ -25,6 +25,7 @@ from qa.catalog import ArticleRow, Catalog, make_engine
 from qa.chunking import chunk_article
 from qa.config import Settings
 from qa.corpus import (
+    DUMP_TYPES,
     SUPPORTED,
     Article,
     Problem,
@@ -306,7 +307,8 @@ class Index:
         A corpus file that is not indexed (the same text as another article) is just removed."""
         path = self._corpus_file(source)
         rows = self.catalog.rows()
-        sources = [s for s in rows if s == source or s.startswith(f"{source}#")]
+        dump = path is not None and path.suffix.lower() in DUMP_TYPES
+        sources = [s for s in rows if s == source or (dump and s.startswith(f"{source}#"))]
         if not sources:
             if path is None:
                 raise NotFoundError(f"no indexed article named {source!r}; see GET /documents")

@@ -20,7 +20,7 @@ from qa.api import create_app
 from qa.consistency import verify_index
 from qa.corpus import read_bytes
 from qa.engine import Engine
-from qa.errors import InputError
+from qa.errors import InputError, NotFoundError
 from qa.indexing import Index, safe_name
 from tests.conftest import SEEDS, HashEmbedder, make_settings
 
@@ -258,6 +258,11 @@ def test_file_with_hash_in_the_corpus_stays_deletable(tmp_path: Path) -> None:
         assert response.json()["deleted"] == 1
     assert not path.exists()
     assert verify_index(engine.index) == []
+    (engine.settings.corpus_dir / "rt#2.txt").write_bytes(OTHER)
+    engine.index.ingest()
+    with pytest.raises(NotFoundError):  # "rt" is no dump: its '#' names are not its records
+        engine.index.delete("rt")
+    assert "rt#2.txt" in engine.index.catalog.rows()
 
 
 # -- 5. duplicate record ids in a dump ----------------------------------------------------------
