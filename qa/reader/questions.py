@@ -26,6 +26,7 @@ _PERSON_NOUNS = (
     r"general|leader|minister|president|official|diplomat|person|man|woman|actor|actress|singer"
     r"|player|politician|senator|governor|author|writer|ceo|chief|king|queen|prince|princess"
     r"|celebrity|star|judge|candidate|lawmaker|spokes(?:man|woman|person)|founder|director"
+    r"|secretary|undersecretary"
     r"|rapper|musician|athlete|coach|commander|ambassador|envoy|emperor|pope|mayor|prime minister"
 )
 _PLACE_NOUNS = (
@@ -54,9 +55,12 @@ _RULES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         ),
         (r"^\s*where\b|\bwhere (did|does|do|is|was|were|are|will)\b", PLACE),
         (rf"\b{_WH}(?:{_PLACE_NOUNS})\b", PLACE),
+        (
+            r"\b(what|which) (nationality|ethnic group|ethnicity|religion|language|tribe)\b",
+            ("NORP", "LANGUAGE"),
+        ),
         (rf"\b(which|what)\s+(?:\w+\s+)?(?:{_ORG_NOUNS})\b", ("ORG",)),
         (rf"\b(which|what)\s+(?:\w+\s+)?(?:{_PERSON_NOUNS})\b", PERSON),
-        (r"\b(what|which) (nationality|ethnic group|religion|language)\b", ("NORP", "LANGUAGE")),
         (
             r"^\s*(who|whom|whose)\b"
             r"|\b(who|whom) (is|was|are|were|has|had|did|does|will|would|leads?|led)\b",
