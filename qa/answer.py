@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.chunking import sentence_spans
 from qa.embedding import Embedder
 from qa.generators.base import Draft
 from qa.reader.questions import sub_questions
 from qa.retrieval import Passage
 from qa.schema import Turn
+from qa.text import sentence_spans
 from qa.verify import content_words, key_terms
 
 # -- extractive ------------------------------------------------------------------------------

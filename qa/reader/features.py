@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.chunking import sentence_spans
 from qa.reader.entities import Entity
 from qa.reader.questions import QuestionInfo
 from qa.retrieval import Passage
+from qa.text import sentence_spans
 from qa.verify import content_words, key_terms
 
 FEATURES: tuple[str, ...] = (

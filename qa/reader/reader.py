@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.answer import Draft
 from qa.embedding import Embedder
+from qa.generators.base import Draft
 from qa.reader.entities import Entity, EntityTagger
 from qa.reader.features import Unit, candidates, featurize, type_hits
 from qa.reader.model import ReaderModel, load_model
