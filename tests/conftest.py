@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -156,6 +159,68 @@ class ScriptedEngine(Engine):
 
     def script(self, *drafts: str) -> None:
         self.chat_model.enqueue(*drafts)
+
+
+def openai_app(reply: Callable[[str], str]) -> Any:
+    """A minimal OpenAI-compatible chat server (JSON and streamed) whose answer is
+    `reply(prompt)`: a scripted model behind a real HTTP API, for ChatOpenAI to talk to."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+    app = FastAPI()
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": "scripted", "object": "model"}]}
+
+    @app.post("/v1/chat/completions")
+    async def complete(request: Request) -> Response:
+        body = await request.json()
+        prompt = "\n".join(str(m.get("content", "")) for m in body["messages"])
+        text = reply(prompt)
+        base = {"id": "chatcmpl-scripted", "created": 0, "model": body.get("model", "m")}
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": text}
+            choice = {"index": 0, "message": message, "finish_reason": "stop"}
+            usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+            return JSONResponse(
+                {**base, "object": "chat.completion", "choices": [choice], "usage": usage}
+            )
+
+        def events() -> Iterator[str]:
+            for piece in re.findall(r"\S+\s*", text):
+                delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+                chunk = {**base, "object": "chat.completion.chunk", "choices": [delta]}
+                yield f"data: {json.dumps(chunk)}\n\n"
+            stop = {"index": 0, "delta": {}, "finish_reason": "stop"}
+            last = {**base, "object": "chat.completion.chunk", "choices": [stop]}
+            yield f"data: {json.dumps(last)}\n\n"
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return app
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """An ASGI `app` served by uvicorn on a free loopback port in a thread; yields its /v1 URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"uvicorn did not start on port {port}")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 @pytest.fixture

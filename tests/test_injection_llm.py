@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from qa.api import create_app
@@ -31,7 +26,7 @@ from qa.indexing import Index
 from qa.openai_compat import SOURCES_HEADING
 from qa.schema import REFUSAL
 from qa.verify import strip_markers
-from tests.conftest import free_port, make_settings
+from tests.conftest import make_settings, openai_app, serving
 
 pytestmark = pytest.mark.slow
 
@@ -189,55 +184,7 @@ class ScriptedModel:
         )
 
     def app(self) -> FastAPI:
-        app = FastAPI()
-
-        @app.post("/v1/chat/completions")
-        async def complete(request: Request) -> Response:
-            body = await request.json()
-            prompt = "\n".join(str(m.get("content", "")) for m in body["messages"])
-            text = self.reply(prompt)
-            base = {"id": "chatcmpl-scripted", "created": 0, "model": body.get("model", "m")}
-            if not body.get("stream"):
-                message = {"role": "assistant", "content": text}
-                choice = {"index": 0, "message": message, "finish_reason": "stop"}
-                usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
-                return JSONResponse(
-                    {**base, "object": "chat.completion", "choices": [choice], "usage": usage}
-                )
-
-            def events() -> Iterator[str]:
-                pieces = re.findall(r"\S+\s*", text)
-                for piece in pieces:
-                    delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
-                    chunk = {**base, "object": "chat.completion.chunk", "choices": [delta]}
-                    yield f"data: {json.dumps(chunk)}\n\n"
-                stop = {"index": 0, "delta": {}, "finish_reason": "stop"}
-                last = {**base, "object": "chat.completion.chunk", "choices": [stop]}
-                yield f"data: {json.dumps(last)}\n\n"
-                yield "data: [DONE]\n\n"
-
-            return StreamingResponse(events(), media_type="text/event-stream")
-
-        return app
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """`app` on a free loopback port in a thread; yields the base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"uvicorn did not start on port {port}")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+        return openai_app(self.reply)
 
 
 def _system_lines() -> list[str]:
