@@ -71,6 +71,8 @@ def make_settings(tmp: Path, corpus: Path | None = None, **overrides: object) ->
         "corpus_dir": target,
         "index_dir": tmp / "index",
         "rate_limit": "0",
+        # tests check what an LLM answer contains, not how fast a shared CPU produces it
+        "llm_timeout_s": 600.0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -66,9 +66,9 @@ SEED_QUESTIONS = [
     ("draft", "sentences"),
     [
         ("One claim here [1]. Another one [2].", ["One claim here [1].", "Another one [2]."]),
-        ("One claim here. [1] Another one. [2][3]", ["One claim here.[1]", "Another one.[2][3]"]),
-        ("One claim here. [1]\nAnother one.", ["One claim here.[1]", "Another one."]),
-        ("The U.S. has 1,100 troops there. [1]", ["The U.S. has 1,100 troops there.[1]"]),
+        ("One claim here. [1] Another one. [2][3]", ["One claim here. [1]", "Another one. [2][3]"]),
+        ("One claim here. [1]\nAnother one.", ["One claim here. [1]", "Another one."]),
+        ("The U.S. has 1,100 troops there. [1]", ["The U.S. has 1,100 troops there. [1]"]),
         ("", []),
     ],
 )
