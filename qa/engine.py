@@ -59,6 +59,7 @@ class _Builder:
         self.sentences: list[str] = []
         self.dropped = 0
         self.verify_ms = 0.0
+        self.short_sent = False
 
     def add(self, sentence: str) -> str | None:
         if self.llm:
@@ -249,7 +250,8 @@ class Engine:
         return answer
 
     def stream(self, request: AskRequest) -> Iterator[tuple[str, object]]:
-        """("token", text) as sentences pass verification, then ("final", Answer)."""
+        """("token", text) as sentences pass verification (with one ("short", ShortAnswer)
+        before the first token that holds it), then ("final", Answer)."""
         begun = time.perf_counter()
         timings: dict[str, float] = {}
         backend = request.backend or self.settings.llm_backend
@@ -268,7 +270,7 @@ class Engine:
             sentences: Iterator[str] = iter(split_cited(fallback.text))
         else:
             sentences = self._sentences(generator, question, passages)
-        yield from self._verified(builder, sentences, first=True)
+        yield from self._verified(builder, sentences, True, fallback)
         timings["generate"] = _ms(started) - builder.verify_ms
         timings["verify"] = builder.verify_ms
         if not builder.sentences and generator is not self.extractive:
@@ -276,7 +278,7 @@ class Engine:
             dropped = builder.dropped
             builder = _Builder(passages, self.verifier, fallback)
             builder.dropped = dropped
-            yield from self._verified(builder, iter(split_cited(fallback.text)), first=True)
+            yield from self._verified(builder, iter(split_cited(fallback.text)), True, fallback)
         if not builder.sentences:
             yield "token", REFUSAL
             yield "final", _refusal(backend, question, timings, begun, builder.dropped)
@@ -298,14 +300,18 @@ class Engine:
 
     @staticmethod
     def _verified(
-        builder: _Builder, sentences: Iterator[str], first: bool
+        builder: _Builder, sentences: Iterator[str], first: bool, draft: Draft
     ) -> Iterator[tuple[str, object]]:
-        """("token", sentence) for each sentence that passes verification."""
+        """("token", sentence) for each sentence that passes verification, preceded once by
+        ("short", ShortAnswer) as soon as a verified citation holds the short answer."""
         for sentence in sentences:
             checked = time.perf_counter()
             kept = builder.add(sentence)
             builder.verify_ms += _ms(checked)
             if kept:
+                if not builder.short_sent and (short := builder.short_answer(draft)):
+                    builder.short_sent = True
+                    yield "short", short
                 yield "token", kept if first else " " + kept
                 first = False
 

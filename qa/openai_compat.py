@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from qa.chunking import count_tokens
-from qa.schema import Answer, AskRequest, BackendName, Citation, IsoDate, Turn
+from qa.schema import Answer, AskRequest, BackendName, Citation, IsoDate, ShortAnswer, Turn
 
 MODEL_ID = "news-qa"
 SOURCES_HEADING = "\n\nSources:\n"
@@ -107,10 +107,14 @@ def usage(ask: AskRequest, content: str) -> dict[str, int]:
     }
 
 
+def short_text(short: ShortAnswer) -> str:
+    """The short answer in bold on a first line of its own."""
+    return f"**{short.text}** [{short.n}]\n\n"
+
+
 def short_line(answer: Answer) -> str:
-    """The short answer in bold on a first line of its own, when there is one."""
-    short = answer.short_answer
-    return f"**{short.text}** [{short.n}]\n\n" if short else ""
+    """The answer's short-answer line, or nothing."""
+    return short_text(answer.short_answer) if answer.short_answer else ""
 
 
 def completion(ask: AskRequest, answer: Answer, model: str) -> dict[str, Any]:

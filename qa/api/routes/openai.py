@@ -20,10 +20,12 @@ from qa.openai_compat import (
     chunk,
     citations_json,
     completion,
+    short_line,
+    short_text,
     sources_text,
     usage,
 )
-from qa.schema import Answer
+from qa.schema import Answer, ShortAnswer
 
 router = APIRouter()
 
@@ -53,7 +55,9 @@ async def chat_completions(request: Request, body: ChatRequest, engine: EngineDe
         sent = ""
         try:
             async for kind, value in stream_off_loop(request, engine, ask_request):
-                if kind == "token" and isinstance(value, str):
+                if kind == "short" and isinstance(value, ShortAnswer):  # the first line
+                    yield ServerSentEvent(chunk(cid, model, {"content": short_text(value)}))
+                elif kind == "token" and isinstance(value, str):
                     sent += value
                     yield ServerSentEvent(chunk(cid, model, {"content": value}))
                 elif kind == "final" and isinstance(value, Answer):
@@ -61,7 +65,7 @@ async def chat_completions(request: Request, body: ChatRequest, engine: EngineDe
                     sources = sources_text(value.citations)
                     rest = value.answer[len(sent) :] if value.answer.startswith(sent) else ""
                     last = json.loads(chunk(cid, model, {"content": rest + sources}, "stop"))
-                    last["usage"] = usage(ask_request, value.answer + sources)
+                    last["usage"] = usage(ask_request, short_line(value) + value.answer + sources)
                     last["citations"] = citations_json(value.citations)
                     last["refused"] = value.refused
                     short = value.short_answer
