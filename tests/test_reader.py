@@ -85,11 +85,14 @@ def test_explanations_have_no_answer_type(question: str) -> None:
 
 def test_short_answer_is_the_asked_thing_not_the_question_entity() -> None:
     sentence = "Chad's president Mahamat Deby named Salifou Mody to lead talks with Niger."
-    entities = (
-        Entity(0, 4, "GPE", "Chad"),
-        Entity(17, 35, "PERSON", "Mahamat Deby"),
-        Entity(42, 54, "PERSON", "Salifou Mody"),
-        Entity(69, 74, "GPE", "Niger"),
+    entities = tuple(
+        Entity(sentence.index(t), sentence.index(t) + len(t), label, t)
+        for t, label in (
+            ("Chad", "GPE"),
+            ("Mahamat Deby", "PERSON"),
+            ("Salifou Mody", "PERSON"),
+            ("Niger", "GPE"),
+        )
     )
     info = analyse("Who did Mahamat Deby name to lead talks?")
     got = pick(info, sentence, entities)
