@@ -17,7 +17,6 @@ from qa.reader.questions import analyse, sub_questions
 from qa.reader.short_answer import pick
 from qa.retrieval import Passage
 
-
 _TYPE_ANYWHERE = FEATURES.index("type_anywhere")
 
 
