@@ -85,11 +85,14 @@ def test_explanations_have_no_answer_type(question: str) -> None:
 
 def test_short_answer_is_the_asked_thing_not_the_question_entity() -> None:
     sentence = "Chad's president Mahamat Deby named Salifou Mody to lead talks with Niger."
-    entities = (
-        Entity(0, 4, "GPE", "Chad"),
-        Entity(17, 35, "PERSON", "Mahamat Deby"),
-        Entity(42, 54, "PERSON", "Salifou Mody"),
-        Entity(69, 74, "GPE", "Niger"),
+    entities = tuple(
+        Entity(sentence.index(t), sentence.index(t) + len(t), label, t)
+        for t, label in (
+            ("Chad", "GPE"),
+            ("Mahamat Deby", "PERSON"),
+            ("Salifou Mody", "PERSON"),
+            ("Niger", "GPE"),
+        )
     )
     info = analyse("Who did Mahamat Deby name to lead talks?")
     got = pick(info, sentence, entities)
@@ -214,3 +217,26 @@ def test_spacy_finds_the_entities_the_reader_needs() -> None:
 
 def test_model_file_is_small() -> None:
     assert Path(MODEL_PATH).stat().st_size < 20_000
+
+
+@pytest.mark.parametrize("question", ["the of and?", "?", "it is what it is"])
+def test_a_stopword_question_reads_without_error(question: str) -> None:
+    passages = [
+        passage("Rhissa Ag Boula leads the Council of Resistance for the Republic, a group.")
+    ]
+    reading = reader().read(question, passages)
+    assert 0.0 <= reading.probability <= 1.0
+
+
+def test_a_stopword_question_to_the_engine_refuses_or_answers(tmp_settings, hash_embedder) -> None:  # type: ignore[no-untyped-def]
+    from qa.engine import Engine
+    from qa.indexing import Index
+    from qa.schema import AskRequest
+
+    index = Index(tmp_settings, hash_embedder)
+    index.ingest()
+    engine = Engine(tmp_settings, index, hash_embedder)
+    engine.extractive.tagger = fake_entities  # type: ignore[assignment]
+    for question in ("the of and?", "Who is it?"):
+        answer = engine.ask(AskRequest(question=question))
+        assert answer.refused or answer.citations

@@ -66,7 +66,7 @@ _RULES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
             r"|\b(who|whom) (is|was|are|were|has|had|did|does|will|would|leads?|led)\b",
             WHO,
         ),
-        (r"\bwhat is the name of\b|\bname the\b", (*PERSON, "ORG", "GPE")),
+        (r"\bwhat is the name of\b|\bname the\b", ("PERSON", "ORG")),
     )
 )
 _COMPOUND = re.compile(

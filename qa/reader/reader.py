@@ -11,11 +11,13 @@ import numpy as np
 from qa.embedding import Embedder
 from qa.generators.base import Draft
 from qa.reader.entities import Entity, EntityTagger
-from qa.reader.features import Unit, candidates, featurize, type_hits
+from qa.reader.features import FEATURES, Unit, candidates, featurize, type_hits
 from qa.reader.model import ReaderModel, load_model
 from qa.reader.questions import analyse, sub_questions
 from qa.reader.short_answer import pick
 from qa.retrieval import Passage
+
+_TYPE_ANYWHERE = FEATURES.index("type_anywhere")
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,10 @@ class LearnedReader:
         query = np.asarray(self.embedder.embed_query(question))
         vectors = np.asarray(self.embedder.embed_documents([u.text for u in units]))
         rows = featurize(info, passages, units, vectors @ query, self.tagger)
-        return units, self.model.probability(rows)
+        probs = self.model.probability(rows)
+        if info.typed and not rows[:, _TYPE_ANYWHERE].any():
+            probs = np.zeros_like(probs)  # asked for a person (date...) and no passage has one
+        return units, probs
 
     def best(self, question: str, passages: Sequence[Passage]) -> Scored | None:
         units, probs = self.scores(question, passages)
