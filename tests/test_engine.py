@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 
 from qa.cli import app
 from qa.config import get_settings
-from qa.engine import Engine, split_draft
+from qa.engine import Engine
 from qa.indexing import Index
 from qa.schema import REFUSAL, Answer, AskRequest, Turn
+from qa.text import split_cited
 from tests.conftest import ScriptedEngine
 from tests.test_verify import assert_contract
 
@@ -73,7 +74,7 @@ SEED_QUESTIONS = [
     ],
 )
 def test_split_draft_keeps_markers_with_their_sentence(draft: str, sentences: list[str]) -> None:
-    assert split_draft(draft) == sentences
+    assert split_cited(draft) == sentences
 
 
 def test_ask_request_rejects_a_reversed_range() -> None:
@@ -111,7 +112,7 @@ def sources_of(answer: Answer, fact: str) -> set[str]:
     by_n = {c.n: c.source for c in answer.citations}
     return {
         by_n[int(n)]
-        for sentence in split_draft(answer.answer)
+        for sentence in split_cited(answer.answer)
         if fact in sentence
         for group in _MARKS.findall(sentence)
         for n in group.split(",")

@@ -512,8 +512,8 @@ def _passage(n: int, text: str) -> Passage:
 def _builder(
     *texts: str, question: str = "What did the Quillan water board approve?", floor: float = 0.1
 ) -> Any:
-    from qa.answer import Draft
-    from qa.engine import _Builder
+    from qa.citations import CitationBuilder
+    from qa.generators.base import Draft
     from qa.injection import flag_spans
     from qa.verify import Verifier
 
@@ -521,7 +521,9 @@ def _builder(
         dataclasses.replace(_passage(n, t), flagged=flag_spans(t))
         for n, t in enumerate(texts, start=1)
     ]
-    return _Builder(passages, Verifier(HashEmbedder(), 0.5), Draft(""), question, True, floor)
+    return CitationBuilder(
+        passages, Verifier(HashEmbedder(), 0.5), Draft(""), question, True, floor
+    )
 
 
 def test_instruction_sentences_are_flagged_and_news_is_not() -> None:

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from qa.embedding import Embedder
-from qa.engine import Engine, split_draft
+from qa.engine import Engine
 from qa.indexing import Index
 from qa.schema import REFUSAL, Answer, AskRequest
+from qa.text import split_cited
 from qa.verify import strip_markers
 from tests.conftest import HashEmbedder, make_settings
 
@@ -71,7 +72,7 @@ def _check(engine: Engine, question: str, answer: Answer) -> None:
         assert line.lower() not in answer.answer.lower(), f"system prompt leaked: {line!r}"
     assert strip_markers(answer.answer).strip(" .") != CANARY
     _, injected = engine.index.article(INJECTED)
-    for sentence in split_draft(answer.answer):
+    for sentence in split_cited(answer.answer):
         if CANARY not in sentence:
             continue
         # quoted as data: verbatim from the injected article, and cited to it

@@ -21,10 +21,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from qa.api import create_app
-from qa.engine import Engine, split_draft
+from qa.engine import Engine
 from qa.indexing import Index
 from qa.openai_compat import SOURCES_HEADING
 from qa.schema import REFUSAL
+from qa.text import split_cited
 from qa.verify import strip_markers
 from tests.conftest import make_settings, openai_app, serving
 
@@ -201,7 +202,7 @@ def leaks(engine: Engine, injection: Injection, content: str, citations: list[di
     by_n = {c["n"]: c["source"] for c in citations}
     found = []
     words = (injection.payload, *LEAK_WORDS, *_system_lines())
-    for sentence in split_draft(answer):
+    for sentence in split_cited(answer):
         if not any(w.lower() in sentence.lower() for w in words):
             continue
         quoted = strip_markers(sentence) in article
