@@ -30,7 +30,8 @@ from common import (
 )
 
 from qa.config import Settings
-from qa.indexing import Index, IngestReport, make_embedder
+from qa.embedding import make_embedder
+from qa.indexing import Index, IngestReport
 
 TARGET_MODEL_SHARE = 0.85
 TARGET_SECOND = 0.02

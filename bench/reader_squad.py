@@ -16,7 +16,7 @@ from pathlib import Path
 
 from qa.answer import ExtractiveGenerator
 from qa.config import Settings
-from qa.indexing import make_embedder
+from qa.embedding import make_embedder
 from qa.reader.entities import EntityTagger
 from qa.reader.features import candidates
 from qa.reader.model import load_model

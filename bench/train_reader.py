@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import Settings
-from qa.indexing import make_embedder
+from qa.embedding import make_embedder
 from qa.reader.entities import EntityTagger
 from qa.reader.features import FEATURES, candidates
 from qa.reader.model import MODEL_PATH

@@ -70,7 +70,8 @@ def ingest(
             _fail(InputError(f"{path} does not exist; give a file or a folder to index"))
     from rich.progress import Progress
 
-    from qa.indexing import Index, describe, make_embedder
+    from qa.embedding import make_embedder
+    from qa.indexing import Index, describe
 
     settings = _settings(corpus_dir=corpus, index_dir=index_dir)
     logging.basicConfig(level=logging.ERROR)
@@ -130,7 +131,8 @@ def stats(
     """Articles, chunks, date range and size of the index."""
     from dataclasses import asdict
 
-    from qa.indexing import Index, make_embedder
+    from qa.embedding import make_embedder
+    from qa.indexing import Index
 
     settings = _settings(index_dir=index_dir)
     try:
@@ -155,7 +157,8 @@ def verify(
 ) -> None:
     """Check index, record manager and BM25 state against the corpus; exit 1 on differences."""
     from qa.consistency import verify_index
-    from qa.indexing import Index, make_embedder
+    from qa.embedding import make_embedder
+    from qa.indexing import Index
 
     settings = _settings(corpus_dir=corpus, index_dir=index_dir)
     try:

@@ -12,6 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from langchain_core.embeddings import Embeddings
 
+from qa.config import Settings
 from qa.errors import IndexStateError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -191,3 +192,12 @@ class CachedEmbedder:
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
+
+
+def make_embedder(settings: Settings) -> SentenceEmbedder:
+    return SentenceEmbedder(
+        settings.embedding_model,
+        batch_size=settings.embedding_batch_size,
+        backend=settings.embedding_backend,
+        cache_dir=settings.index_dir / "models",
+    )

@@ -11,12 +11,12 @@ from datetime import date
 from qa.citations import CitationBuilder
 from qa.config import BACKENDS, Settings
 from qa.dates import DateFilter, parse_question_dates
-from qa.embedding import CachedEmbedder, Embedder
+from qa.embedding import CachedEmbedder, Embedder, make_embedder
 from qa.errors import InputError
 from qa.generators.base import Draft, Generator
 from qa.generators.chat import make_chat_generator
 from qa.generators.extractive import ExtractiveGenerator
-from qa.indexing import Index, make_embedder
+from qa.indexing import Index
 from qa.reader.reader import LearnedReader
 from qa.retrieval import Mode, Passage, Retriever
 from qa.schema import REFUSAL, Answer, AskRequest

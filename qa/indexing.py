@@ -7,7 +7,6 @@ per-source incremental cleanup decides which chunks to embed, skip or delete.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -29,21 +28,18 @@ from qa.corpus import (
     SUPPORTED,
     Article,
     Problem,
-    ReadResult,
     corpus_files,
-    read_bytes,
     read_paths,
     source_name,
 )
-from qa.embedding import Embedder, SentenceEmbedder
+from qa.embedding import Embedder
 from qa.errors import BusyError, CorpusError, InputError, NotFoundError
 from qa.lexical import LexicalIndex
 from qa.store import ChunkStore, open_client
+from qa.uploads import check_uploads
 
 Progress = Callable[[int, int], None]
 GROUP_CHUNKS = 256  # chunks per index() call: one embedding batch series, one cleanup scope
-MAX_NAME_BYTES = 255  # a file name's limit on ext4, xfs, btrfs, APFS, NTFS (in UTF-8 bytes)
-_SAFE_NAME = re.compile(r"[\w\-.,()+ ]+")  # letters and digits of any script, and these
 
 
 @dataclass
@@ -332,27 +328,6 @@ class Index:
             self.catalog.set_state("dirty", "0")
         return report
 
-    def _check_uploads(
-        self, files: Sequence[tuple[str, bytes]]
-    ) -> list[tuple[str, bytes, ReadResult]]:
-        if not files:
-            raise InputError("no files in the upload")
-        checked: list[tuple[str, bytes, ReadResult]] = []
-        for name, data in files:
-            clean = safe_name(name)
-            if any(clean == c for c, _, _ in checked):
-                raise InputError(f"the upload holds two files named {name!r}; send one")
-            if len(data) > self.settings.max_upload_bytes:
-                raise InputError(
-                    f"{name!r} is {len(data)} bytes; the limit is {self.settings.max_upload_bytes}"
-                )
-            result = read_bytes(clean, data)
-            if not result.articles:
-                reason = result.problems[0].message if result.problems else "no text"
-                raise InputError(f"{name!r} cannot be indexed: {reason}")
-            checked.append((clean, data, result))
-        return checked
-
     def add_files(self, files: Sequence[tuple[str, bytes]], wait: float = 60.0) -> IngestReport:
         """Validate uploads, index them, and only then move them into the corpus folder.
 
@@ -361,7 +336,7 @@ class Index:
         An upload with the same text as an indexed article is kept and reported as a duplicate
         (DELETE removes it like any corpus file).
         """
-        checked = self._check_uploads(files)
+        checked = check_uploads(files, self.settings.max_upload_bytes)
         started = time.perf_counter()
         root = self.settings.corpus_dir
         root.mkdir(parents=True, exist_ok=True)
@@ -403,29 +378,6 @@ class Index:
             return self.ingest(wait=wait)  # the lock is re-entrant for the same Index
 
 
-def safe_name(name: str) -> str:
-    """An upload's file name, checked (never trimmed): a plain name of safe characters, at most
-    255 bytes, with a supported extension."""
-    if (
-        not _SAFE_NAME.fullmatch(name)
-        or name != name.strip()
-        or name.startswith(".")
-        or "\x00" in name
-    ):
-        raise InputError(
-            f"upload name {name!r} must be a plain file name such as article.txt: letters, "
-            "digits, spaces and - _ . , ( ) + only; no folders, '#', '%' or control characters"
-        )
-    if len(name.encode()) > MAX_NAME_BYTES:
-        raise InputError(
-            f"upload name {name[:40]!r}... is {len(name.encode())} bytes in UTF-8; "
-            f"file names are limited to {MAX_NAME_BYTES} bytes, use a shorter one"
-        )
-    if not name.lower().endswith(SUPPORTED):
-        raise InputError(f"upload {name!r} has an unsupported type; use {', '.join(SUPPORTED)}")
-    return name
-
-
 def describe(report: IngestReport) -> dict[str, Any]:
     return {
         "added": len(report.added),
@@ -442,12 +394,3 @@ def describe(report: IngestReport) -> dict[str, Any]:
         "embedded": report.embedded,
         "seconds": round(report.seconds, 3),
     }
-
-
-def make_embedder(settings: Settings) -> SentenceEmbedder:
-    return SentenceEmbedder(
-        settings.embedding_model,
-        batch_size=settings.embedding_batch_size,
-        backend=settings.embedding_backend,
-        cache_dir=settings.index_dir / "models",
-    )

@@ -238,7 +238,7 @@ def tmp_settings(tmp_path: Path) -> Settings:
 @pytest.fixture(scope="session")
 def real_embedder():  # type: ignore[no-untyped-def]
     """The real all-MiniLM-L6-v2 from its PyPI package, loaded once per test session."""
-    from qa.indexing import make_embedder
+    from qa.embedding import make_embedder
 
     return make_embedder(Settings())
 

@@ -32,7 +32,8 @@ PROBE = """
 import sys
 from qa.config import Settings
 from qa.errors import BusyError
-from qa.indexing import Index, make_embedder
+from qa.embedding import make_embedder
+from qa.indexing import Index
 settings = Settings()
 index = Index(settings, make_embedder(settings))
 try:

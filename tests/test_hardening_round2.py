@@ -22,8 +22,9 @@ from qa.consistency import verify_index
 from qa.corpus import read_bytes
 from qa.engine import Engine
 from qa.errors import InputError, NotFoundError
-from qa.indexing import Index, safe_name
+from qa.indexing import Index
 from qa.retrieval import Passage
+from qa.uploads import safe_name
 from tests.conftest import SEEDS, HashEmbedder, make_settings
 
 ARTICLE = b"Title: Harbour news\n\nThe Port Quillan lighthouse reopened on Saturday.\n"
