@@ -67,12 +67,13 @@ class ChunkMeta:
         return meta
 
     @classmethod
-    def from_chroma(cls, meta: Mapping[str, Any]) -> ChunkMeta:
+    def from_chroma(cls, meta: Mapping[str, Any], chunk_id: str = "") -> ChunkMeta:
+        """Tolerant of records written by hand or by an older version (missing keys)."""
         return cls(
-            chunk_id=str(meta["chunk_id"]),
-            source=str(meta["source"]),
-            start=int(meta["start"]),
-            end=int(meta["end"]),
+            chunk_id=str(meta.get("chunk_id", chunk_id)),
+            source=str(meta.get("source", "")),
+            start=int(meta.get("start", 0)),
+            end=int(meta.get("end", 0)),
             content_hash=str(meta.get("content_hash", "")),
             article_hash=str(meta.get("article_hash", "")),
             date=parse_date(meta.get("date")),

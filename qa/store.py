@@ -26,7 +26,7 @@ class StoredChunk:
 
     @property
     def meta(self) -> ChunkMeta:
-        return ChunkMeta.from_chroma(self.metadata)
+        return ChunkMeta.from_chroma(self.metadata, self.chunk_id)
 
 
 def open_client(settings: Settings) -> chromadb.ClientAPI:
