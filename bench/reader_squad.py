@@ -14,9 +14,9 @@ import json
 import time
 from pathlib import Path
 
-from qa.answer import ExtractiveGenerator
 from qa.config import Settings
 from qa.embedding import make_embedder
+from qa.reader.baseline import HandWeighted
 from qa.reader.entities import EntityTagger
 from qa.reader.features import candidates
 from qa.reader.model import load_model
@@ -43,7 +43,7 @@ def main() -> None:
     results = {}
     for name, read, threshold in (
         ("learned", learned_read(LearnedReader(cache, model, tagger)), model.threshold),  # type: ignore[arg-type]
-        ("hand-weighted", hand_read(ExtractiveGenerator(cache)), OLD_THRESHOLD),  # type: ignore[arg-type]
+        ("hand-weighted", hand_read(HandWeighted(cache)), OLD_THRESHOLD),  # type: ignore[arg-type]
     ):
         started = time.perf_counter()
         picks = read_all(read, items)

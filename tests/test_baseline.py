@@ -1,5 +1,5 @@
-"""The extractive answer step (qa/answer.py): its pruned search finds what scoring every
-sentence finds, with fewer model calls."""
+"""The hand-weighted scorer the learned reader replaced (qa/reader/baseline.py): its pruned
+search finds what scoring every sentence finds, with fewer model calls."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.answer import ExtractiveGenerator, answers_quantity, sub_questions
 from qa.corpus import read_paths
+from qa.reader.baseline import HandWeighted, answers_quantity, sub_questions
 from qa.retrieval import Passage
 from tests.conftest import HashEmbedder
 
@@ -53,8 +53,8 @@ def seed_passages() -> list[Passage]:
 def test_pruned_search_finds_the_exhaustive_best(question: str) -> None:
     passages = seed_passages()
     exhaustive_model, pruned_model = HashEmbedder(), HashEmbedder()
-    exhaustive = ExtractiveGenerator(exhaustive_model, batch=100_000).best(question, passages)
-    pruned = ExtractiveGenerator(pruned_model, batch=1).best(question, passages)
+    exhaustive = HandWeighted(exhaustive_model, batch=100_000).best(question, passages)
+    pruned = HandWeighted(pruned_model, batch=1).best(question, passages)
     assert exhaustive is not None and pruned is not None
     assert (pruned.passage, pruned.start, pruned.end) == (
         exhaustive.passage,
@@ -68,7 +68,7 @@ def test_pruned_search_finds_the_exhaustive_best(question: str) -> None:
 
 
 def test_best_of_no_passages_is_none() -> None:
-    assert ExtractiveGenerator(HashEmbedder()).best("Who?", []) is None
+    assert HandWeighted(HashEmbedder()).best("Who?", []) is None
 
 
 def test_sub_questions_and_quantities() -> None:

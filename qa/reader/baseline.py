@@ -1,4 +1,5 @@
-"""The extractive answer backend (no LLM) and the rule-based follow-up rewrite."""
+"""The hand-weighted sentence scorer that the learned reader replaced, kept as the baseline of
+bench/reader_squad.py (the reader is compared with it on the same split, in the same run)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from qa.embedding import Embedder
 from qa.generators.base import Draft
 from qa.reader.questions import sub_questions
 from qa.retrieval import Passage
-from qa.schema import Turn
 from qa.text import sentence_spans
 from qa.verify import content_words, key_terms
 
@@ -100,7 +100,7 @@ def _type_bonus(question: str, sentence: str) -> float:
     return hit if has_answer_type(question, sentence) else miss
 
 
-class ExtractiveGenerator:
+class HandWeighted:
     """Picks the sentences of the retrieved passages that best answer the question."""
 
     name = "extractive"
@@ -219,21 +219,3 @@ def _with_neighbour(question: str, found: Scored, text: str) -> Scored:
             start, end = min(found.start, spans[k][0]), max(found.end, spans[k][1])
             return Scored(found.passage, start, end, text[start:end], found.score)
     return found
-
-
-# -- follow-ups ----------------------------------------------------------------------------
-
-_FOLLOW_UP = re.compile(
-    r"^\s*(and|but|also|what about|how about|so|then)\b"
-    r"|\b(he|she|they|them|it|its|his|her|their|that|those|these|there)\b",
-    re.I,
-)
-
-
-def condense_rules(history: Sequence[Turn], question: str) -> str:
-    """Extractive backend: a follow-up borrows the content words of the last user question."""
-    previous = [t.content for t in history if t.role == "user"]
-    if not previous or not (_FOLLOW_UP.search(question) or len(question.split()) <= 4):
-        return question
-    missing = [w for w in previous[-1].split() if content_words(w) - content_words(question)]
-    return f"{question} ({' '.join(missing)})" if missing else question
