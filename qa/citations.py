@@ -94,7 +94,8 @@ class CitationBuilder:
         return float(np.dot(question, sentence)) >= self.floor
 
     def short_answer(self, draft: Draft) -> ShortAnswer | None:
-        """The draft's short answer, when the quote of the passage it came from holds it."""
+        """The draft's short answer, when the quote of the passage it came from holds it and it
+        is not inside a sentence flagged as instructions."""
         if draft.short is None or draft.short[0] not in self.numbers:
             return None
         m, start, end = draft.short
@@ -102,8 +103,10 @@ class CitationBuilder:
         if not (citation.start <= start < end <= citation.end):
             return None
         p = self.passages[m - 1]
-        text = p.text[start - p.start : end - p.start]
-        return ShortAnswer(text=text, n=citation.n, start=start, end=end)
+        lo, hi = start - p.start, end - p.start
+        if any(s < hi and lo < e for s, e in p.flagged):
+            return None  # never state text that reads as instructions in our own words
+        return ShortAnswer(text=p.text[lo:hi], n=citation.n, start=start, end=end)
 
     def _cite(self, m: int, sentence: str, span: tuple[int, int] | None) -> int:
         if m in self.numbers:

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
@@ -166,9 +168,6 @@ class ScriptedEngine(Engine):
 def openai_app(reply: Callable[[str], str]) -> Any:
     """A minimal OpenAI-compatible chat server (JSON and streamed) whose answer is
     `reply(prompt)`: a scripted model behind a real HTTP API, for ChatOpenAI to talk to."""
-    from fastapi import FastAPI, Request
-    from fastapi.responses import JSONResponse, Response, StreamingResponse
-
     app = FastAPI()
 
     @app.get("/v1/models")

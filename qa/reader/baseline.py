@@ -11,18 +11,13 @@ import numpy as np
 
 from qa.embedding import Embedder
 from qa.generators.base import Draft
-from qa.reader.questions import sub_questions
+from qa.reader.questions import NUMERAL, answers_quantity, sub_questions
 from qa.retrieval import Passage
 from qa.text import sentence_spans
 from qa.verify import content_words, key_terms
 
 # -- extractive ------------------------------------------------------------------------------
 
-_NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|"
-    r"millions?|billions?)\b",
-    re.I,
-)
 _PERSON = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)+")
 _WH_NAME = re.compile(
     r"^\s*(who|whom|which (general|leader|minister|president|official|diplomat))\b", re.I
@@ -35,24 +30,6 @@ _DATE_WORDS = re.compile(
     r"\b(19|20)\d{2}\b|\b\w+day\b|\b(January|February|March|April|May|June|July|August|"
     r"September|October|November|December)\b"
 )
-
-
-_QUANTITY = re.compile(
-    r"\bhow (?:many|much)\s+((?:[\w-]+\s+){0,3}?[\w-]+)\s+(?:do|does|did|are|is|were|was|have|has"
-    r"|had|will|would|can|could)\b|\b(population)\b|\bnumber of ([\w-]+)",
-    re.I,
-)
-
-
-def answers_quantity(question: str, sentence: str) -> bool:
-    """A number, and (when the question names it) the thing counted: "how many troops"."""
-    if not _NUMBER.search(sentence):
-        return False
-    match = _QUANTITY.search(question)
-    if not match:
-        return True
-    counted = content_words(" ".join(g for g in match.groups() if g))
-    return not counted or bool(counted & content_words(sentence))
 
 
 @dataclass(frozen=True)
@@ -80,7 +57,7 @@ def has_answer_type(question: str, sentence: str) -> bool | None:
     name not already in the question)? None when the question asks for no such kind."""
     kind = answer_kind(question)
     if kind == "number":
-        return bool(_NUMBER.search(sentence))
+        return bool(NUMERAL.search(sentence))
     if kind == "date":
         return bool(_DATE_WORDS.search(sentence))
     if kind == "name":

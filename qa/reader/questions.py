@@ -112,3 +112,41 @@ def analyse(question: str) -> QuestionInfo:
     return QuestionInfo(
         question, expected_labels(question), frozenset(content_words(question)), names
     )
+
+
+NUMERAL = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|"
+    r"millions?|billions?)\b",
+    re.I,
+)
+_QUANTITY = re.compile(
+    r"\bhow (?:many|much)\s+((?:[\w-]+\s+){0,3}?[\w-]+)\s+(?:do|does|did|are|is|were|was|have|has"
+    r"|had|will|would|can|could)\b|\b(population)\b|\bnumber of ([\w-]+)",
+    re.I,
+)
+
+
+def answers_quantity(question: str, sentence: str) -> bool:
+    """A number, and (when the question names it) the thing counted: "how many troops"."""
+    if not NUMERAL.search(sentence):
+        return False
+    match = _QUANTITY.search(question)
+    if not match:
+        return True
+    counted = content_words(" ".join(g for g in match.groups() if g))
+    if not counted:
+        return True
+    # the number must count that thing: within a few words of it ("1,100 troops", "a
+    # population of about 25 million"), not anywhere in a sentence that mentions it
+    words = sentence.split()
+    numbers = [i for i, w in enumerate(words) if NUMERAL.search(w)]
+    things = [i for i, w in enumerate(words) if content_words(w) & counted]
+    return any(abs(i - j) <= _NEAR for i in numbers for j in things)
+
+
+_NEAR = 4  # words between a number and the thing it counts
+
+
+def asks_count(question: str) -> bool:
+    """'How many troops…', 'the population of…', 'the number of…'."""
+    return bool(_QUANTITY.search(question))

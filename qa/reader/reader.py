@@ -13,7 +13,7 @@ from qa.generators.base import Draft
 from qa.reader.entities import Entity, EntityTagger
 from qa.reader.features import FEATURES, Unit, candidates, featurize, type_hits
 from qa.reader.model import ReaderModel, load_model
-from qa.reader.questions import analyse, sub_questions
+from qa.reader.questions import analyse, answers_quantity, asks_count, sub_questions
 from qa.reader.short_answer import pick
 from qa.retrieval import Passage
 
@@ -105,6 +105,11 @@ class LearnedReader:
         probability = 1.0
         for part in sub_questions(question):
             found = self.best(part, passages)
+            # a count ("how many troops", "the population") needs a number in the sentence,
+            # and the thing counted when the question names it: else that part is unanswered
+            counted = found is not None and answers_quantity(part, found.text)
+            if found is not None and asks_count(part) and not counted:
+                found = None
             probability = min(probability, found.score if found else 0.0)
             if found and all((c.passage, c.start) != (found.passage, found.start) for c in chosen):
                 chosen.append(found)
