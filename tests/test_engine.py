@@ -156,11 +156,6 @@ def test_off_topic_question_is_refused(engine: Engine, question: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="learned reader (issue 16): 'two central African countries' is a CARDINAL, so the "
-    "sentence passes as a number answer at p=0.17 > 0.08; see docs/reader.md",
-    strict=False,
-)
 def test_population_of_niger_is_refused(engine: Engine) -> None:
     request = AskRequest(question="What is the population of Niger?")
     answer = engine.ask(request)
