@@ -26,7 +26,9 @@ RTQA = ROOT.parent / "shared/data/realtimeqa"
 # only, never on this set): accuracy 0.721, short_answer_exact 0.595, citation precision 0.906,
 # support 1.0, refusal recall 0.579, false refusals 0.118. The aims are accuracy >= 0.85,
 # citation precision >= 0.93, refusal recall >= 0.8, false refusals <= 0.1, short answers >= 0.6:
-# not met yet; the bounds below are the measured numbers minus a small margin.
+# not met yet. With the count rule (a number next to the thing counted) on top: accuracy 0.735,
+# refusal recall 0.684, false refusals 0.103, citation precision 0.908. The bounds below are the
+# measured numbers minus a small margin.
 # (A hard "question names a thing no passage mentions" refusal raised seed refusal recall to
 # 0.684 but more than doubled false refusals on the RealTime QA sample, so it was dropped.)
 GATE_UNDER = [
@@ -34,7 +36,7 @@ GATE_UNDER = [
     "extractive:short_answer_exact=0.55",
     "extractive:citation_precision=0.87",
     "extractive:citation_support=0.95",
-    "extractive:refusal_recall=0.52",
+    "extractive:refusal_recall=0.62",
     "retrieval_recall_hybrid=0.95",
 ]
 GATE_OVER = ["extractive:false_refusal_rate=0.15", "extractive:citations_out_of_range=0.0"]
