@@ -293,7 +293,10 @@ class Index:
             parts = path.relative_to(root).parts
         except ValueError:
             return None
-        if not parts or any(p.startswith(".") for p in parts) or not path.is_file():
+        try:
+            if not parts or any(p.startswith(".") for p in parts) or not path.is_file():
+                return None
+        except OSError:  # a name the filesystem cannot even look up (too long, ...)
             return None
         return path if path.suffix.lower() in SUPPORTED else None
 

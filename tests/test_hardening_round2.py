@@ -250,6 +250,17 @@ def test_hash_in_upload_name_is_rejected(client: TestClient, engine: Engine) -> 
     assert corpus_state(engine.settings.corpus_dir) == before
 
 
+def test_deleting_a_name_the_filesystem_cannot_look_up_is_404(
+    client: TestClient, engine: Engine
+) -> None:
+    """Found by the stateful fuzzer: DELETE of a 400-byte name was a 500 (ENAMETOOLONG)."""
+    before = corpus_state(engine.settings.corpus_dir)
+    for name in ("é" * 200 + ".txt", "a" * 300 + ".txt"):
+        assert_error(client.delete(f"/documents/{name}"), 404, "not_found_error")
+        assert_error(client.get(f"/documents/{name}"), 404, "not_found_error")
+    assert corpus_state(engine.settings.corpus_dir) == before
+
+
 def test_file_with_hash_in_the_corpus_stays_deletable(tmp_path: Path) -> None:
     engine = build(tmp_path)
     path = engine.settings.corpus_dir / "rt#hash.txt"
