@@ -31,9 +31,9 @@ WORKDIR /app
 # Dependencies first, from the hashed lock alone (exact versions, nothing resolved afresh), so a
 # code change does not reinstall them. torch==2.13.0+cpu comes from the PyTorch CPU index with
 # the hash the lock records.
-COPY requirements/base.txt ./requirements/base.txt
+COPY requirements.txt ./requirements.txt
 RUN pip install --require-hashes --no-deps --extra-index-url "$TORCH_INDEX_URL" \
-        -r requirements/base.txt \
+        -r requirements.txt \
     && if [ -n "$EXTRA_PACKAGES" ]; then pip install $EXTRA_PACKAGES; fi
 
 # The package (editable, so qa/ and prompts/ keep the repository's layout).

@@ -1,6 +1,6 @@
 # Two entry points (see README): `make serve` and `make test`. Both install from the committed
-# lock files (requirements/*.txt: exact versions and hashes) and never resolve afresh; a second
-# run reinstalls nothing. `make lock` is the only command that resolves versions.
+# lock files (requirements.txt, requirements-dev.txt: exact versions and hashes) and never
+# resolve afresh; a second run reinstalls nothing. `make lock` is the only command that resolves versions.
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -27,14 +27,14 @@ $(PY): | $(UV)
 	$(UV) venv -q --python 3.11 $(VENV)
 
 # The base install alone (what `make serve` and the Dockerfile run): no dev or llama.cpp extras.
-$(VENV)/.base: requirements/base.txt pyproject.toml | $(PY)
-	@if [ -f $(VENV)/.dev ] && [ $(VENV)/.dev -nt requirements/dev.txt ]; then \
+$(VENV)/.base: requirements.txt pyproject.toml | $(PY)
+	@if [ -f $(VENV)/.dev ] && [ $(VENV)/.dev -nt requirements-dev.txt ]; then \
 		echo "dev install present and current: it includes the base lock"; \
-	else $(SYNC) requirements/base.txt && $(EDITABLE) && rm -f $(VENV)/.dev; fi
+	else $(SYNC) requirements.txt && $(EDITABLE) && rm -f $(VENV)/.dev; fi
 	touch $@
 
-$(VENV)/.dev: requirements/dev.txt pyproject.toml | $(PY)
-	$(SYNC) requirements/dev.txt
+$(VENV)/.dev: requirements-dev.txt pyproject.toml | $(PY)
+	$(SYNC) requirements-dev.txt
 	$(EDITABLE)
 	touch $@ $(VENV)/.base
 
@@ -62,10 +62,10 @@ lint: setup-dev
 #   make lock                                  # after editing pyproject.toml's dependencies
 #   make lock UPGRADE="--upgrade-package X"    # upgrade one package
 #   make lock UPGRADE=--upgrade                # upgrade everything
-# Then run `make test` and commit pyproject.toml and requirements/ together.
+# Then run `make test` and commit pyproject.toml and both requirements files together.
 lock: | $(UV)
-	$(COMPILE) --extra dev --extra llamacpp -o requirements/dev.txt
-	$(COMPILE) --constraints requirements/dev.txt -o requirements/base.txt
+	$(COMPILE) --extra dev --extra llamacpp -o requirements-dev.txt
+	$(COMPILE) --constraints requirements-dev.txt -o requirements.txt
 
 bench-ingest: setup-dev
 	$(PY) bench/ingest.py
