@@ -8,12 +8,12 @@ from datetime import date, timedelta
 
 import regex as re
 
-_MONTHS = (
+MONTHS = (  # month names and abbreviations -> number (also read by qa/headers.py)
     {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
     | {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
     | {"sept": 9}
 )
-_M = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_M = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
 _WHEN = (
@@ -45,7 +45,7 @@ def _span(match: re.Match, reference: date) -> tuple[date, date] | None:
         if groups.get("imonth"):
             exact = date(int(groups["year"]), int(groups["imonth"]), int(groups["iday"]))
             return exact, exact
-        month = _MONTHS.get((groups.get("month") or "").lower().rstrip("."))
+        month = MONTHS.get((groups.get("month") or "").lower().rstrip("."))
         year = int(groups["year"]) if groups.get("year") else None
         if month is None:
             if year is None:

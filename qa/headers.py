@@ -7,7 +7,6 @@ ingest summary, never a guess. `12/01/2023` is refused: it means two different d
 
 from __future__ import annotations
 
-import calendar
 import json
 import re
 from dataclasses import dataclass, field
@@ -16,12 +15,9 @@ from typing import Any
 
 import yaml
 
-_MONTHS = (
-    {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
-    | {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
-    | {"sept": 9}
-)
-_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+from qa.dates import MONTHS
+
+_MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>\d{4})"
 _WEEKDAY = r"(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday)?\.?,?\s+)?"
@@ -41,7 +37,7 @@ _KEY_LINE = re.compile(
     r"(?P<value>[^\n]*?)[ \t]*(?:\n|\Z)",
     re.IGNORECASE,
 )
-_SEED_DATE = re.compile(r"[ \t]*date[ \t]+(?=\d|(?:" + "|".join(_MONTHS) + r")\b)", re.IGNORECASE)
+_SEED_DATE = re.compile(r"[ \t]*date[ \t]+(?=\d|(?:" + "|".join(MONTHS) + r")\b)", re.IGNORECASE)
 _TITLE_LINE = re.compile(
     r"[ \t]*(?:title|headline)[ \t]*:[ \t]*(?P<value>[^\n]*?)[ \t]*(?:\n|\Z)", re.I
 )
@@ -90,7 +86,7 @@ def match_date(text: str, pos: int = 0) -> tuple[date | None, int] | None:
         if match is None:
             continue
         month = match.group("month")
-        number = int(month) if month.isdigit() else _MONTHS[month.lower().rstrip(".")]
+        number = int(month) if month.isdigit() else MONTHS[month.lower().rstrip(".")]
         try:
             return date(int(match.group("year")), number, int(match.group("day"))), match.end()
         except ValueError:

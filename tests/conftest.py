@@ -204,8 +204,8 @@ def openai_app(reply: Callable[[str], str]) -> Any:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """An ASGI `app` served by uvicorn on a free loopback port in a thread; yields its /v1 URL."""
+def running(app: Any) -> Iterator[str]:
+    """An ASGI `app` served by uvicorn on a free loopback port in a thread; yields its URL."""
     import uvicorn
 
     port = free_port()
@@ -218,10 +218,17 @@ def serving(app: Any) -> Iterator[str]:
             raise RuntimeError(f"uvicorn did not start on port {port}")
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}/v1"
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """`running`, yielding the OpenAI base URL (…/v1) of an `openai_app`."""
+    with running(app) as url:
+        yield f"{url}/v1"
 
 
 @pytest.fixture

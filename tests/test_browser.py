@@ -19,8 +19,7 @@ from playwright.sync_api import Browser, Locator, Page, Request, Route, expect, 
 from qa.api import create_app
 from qa.engine import Engine
 from qa.indexing import Index
-from tests.conftest import ROOT, make_settings
-from tests.test_openai_compat import running
+from tests.conftest import ROOT, make_settings, running
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 

@@ -3,24 +3,19 @@ talking to the real server (uvicorn on a free loopback port) with the real engin
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
 import openai
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from qa.api import create_app
 from qa.engine import Engine
 from qa.openai_compat import ChatRequest, chat_to_ask, sources_text
 from qa.schema import Citation
-from tests.conftest import free_port
+from tests.conftest import running
 
 QUESTION = "Which general visited Mali to meet Wagner?"
 WAGNER = {"003_dc7ce24594d87c5a.txt", "004_4d4a022be80d252f.txt"}
@@ -92,25 +87,6 @@ def test_sources_list_names_file_and_date_or_date_unknown() -> None:
 
 
 # -- the real server ------------------------------------------------------------------------
-
-
-@contextmanager
-def running(app: FastAPI) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free loopback port in a thread; yields the base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"uvicorn did not start on port {port}")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")
