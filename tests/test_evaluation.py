@@ -370,7 +370,7 @@ def test_deltas_against_an_earlier_report() -> None:
 # ---------------------------------------------------------------- the runner, on a scripted engine
 
 
-class ScriptedEngine:
+class CannedEngine:
     """Answers from a script keyed by question; retrieval returns fixed source rankings."""
 
     def __init__(self, answers: dict[str, Answer], ranked: dict[str, list[str]]) -> None:
@@ -402,7 +402,7 @@ def test_runner_passes_dates_and_backend_and_scores() -> None:
         item(id="a", question="Q1?", date_from="2023-08-01", date_to="2023-08-31"),
         item(id="b", question="Q2?", answerable=False, answers=[], sources=[]),
     ]
-    engine = ScriptedEngine(
+    engine = CannedEngine(
         {
             "Q1?": answer("1,100 troops [1].", cite(1, A, "c1")),
             "Q2?": answer(REFUSAL, refused=True),
@@ -434,7 +434,7 @@ def test_runner_passes_dates_and_backend_and_scores() -> None:
 
 
 def test_backend_failure_is_an_error_outcome_not_a_crash() -> None:
-    engine = ScriptedEngine({"Q1?": answer("1,100 troops [1].", cite(1, A))}, {})
+    engine = CannedEngine({"Q1?": answer("1,100 troops [1].", cite(1, A))}, {})
     gold = [item(id="a", question="Q1?"), item(id="b", question="Q2?")]
     ticks: list[int] = []
     rep = evaluate_backend(
