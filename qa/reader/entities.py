@@ -23,6 +23,9 @@ class Entity:
     text: str
 
 
+_PIPELINE = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def load_nlp() -> Any:
     try:
@@ -47,16 +50,22 @@ class EntityTagger:
     def __call__(self, texts: Sequence[str]) -> list[tuple[Entity, ...]]:
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        found: dict[str, tuple[Entity, ...]] = {}
-        if missing:
-            docs = load_nlp().pipe(missing, batch_size=self.batch)
-            for text, doc in zip(missing, docs, strict=True):
-                found[text] = tuple(
-                    Entity(e.start_char, e.end_char, e.label_, e.text) for e in doc.ents
-                )
-            with self._lock:
-                self._cache.update(found)
-                while len(self._cache) > self.size:
-                    self._cache.popitem(last=False)
+        found = self._tag(missing)
         with self._lock:
-            return [found[t] if t in found else self._cache[t] for t in texts]
+            self._cache.update(found)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+            cached = {t: self._cache.get(t) for t in texts if t not in found}
+        # a concurrent call may have evicted an entry since: tag those again
+        found.update(self._tag([t for t, ents in cached.items() if ents is None]))
+        return [found[t] if t in found else cached[t] for t in texts]  # type: ignore[misc]
+
+    def _tag(self, texts: list[str]) -> dict[str, tuple[Entity, ...]]:
+        if not texts:
+            return {}
+        with _PIPELINE:  # one spaCy pipeline, shared by request threads: one call at a time
+            docs = list(load_nlp().pipe(texts, batch_size=self.batch))
+        return {
+            text: tuple(Entity(e.start_char, e.end_char, e.label_, e.text) for e in doc.ents)
+            for text, doc in zip(texts, docs, strict=True)
+        }
