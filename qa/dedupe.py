@@ -42,7 +42,7 @@ def _similar(words: set[str], other: set[str], threshold: float = NEAR_DUPLICATE
     return len(words & other) / len(words | other) >= threshold
 
 
-class _NearIndex:
+class NearIndex:
     """Locality-sensitive buckets of MinHash bands, each bucket capped: a query costs at most
     BANDS x BUCKET_CAP comparisons, so templated text (many paragraphs alike, below the
     threshold) stays linear instead of degrading to all pairs."""
@@ -50,6 +50,7 @@ class _NearIndex:
     def __init__(self) -> None:
         self.buckets: dict[tuple[int, bytes], list[int]] = {}
         self.words: list[set[str]] = []
+        self.comparisons = 0  # exact Jaccard checks made so far: the work that must stay linear
 
     def _keys(self, words: set[str]) -> list[tuple[int, bytes]]:
         values = _signature(words)
@@ -59,6 +60,7 @@ class _NearIndex:
         """Whether a paragraph with about these words was added; if not, add it."""
         keys = self._keys(words)
         candidates = {i for key in keys for i in self.buckets.get(key, ())}
+        self.comparisons += len(candidates)
         if any(_similar(words, self.words[i]) for i in candidates):
             return True
         for key in keys:
@@ -69,11 +71,11 @@ class _NearIndex:
         return False
 
 
-def dedupe(paragraphs: Iterable[str]) -> list[str]:
+def dedupe(paragraphs: Iterable[str], near: NearIndex | None = None) -> list[str]:
     """The first of repeated paragraphs, in linear time: exact repeats by a set of the texts,
     near repeats (word Jaccard >= 0.8, 6+ words) by MinHash buckets, candidates checked exactly."""
     seen: set[str] = set()
-    near = _NearIndex()
+    near = NearIndex() if near is None else near
     kept: list[str] = []
     for para in paragraphs:
         if not para or para in seen:
