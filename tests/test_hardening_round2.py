@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from qa import corpus
 from qa.api import create_app
 from qa.consistency import verify_index
-from qa.dedupe import _BANDS, _BUCKET_CAP, NearIndex, dedupe
 from qa.corpus import read_bytes
+from qa.dedupe import _BANDS, _BUCKET_CAP, NearIndex, dedupe
 from qa.engine import Engine
 from qa.errors import InputError, NotFoundError
 from qa.indexing import Index
