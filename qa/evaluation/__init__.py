@@ -1,6 +1,6 @@
 """Evaluation against gold questions: `gold` (the format), `metrics` (pure scoring),
 `runner` (asks the engine), `report` (tables, Markdown, chart, thresholds), `realtimeqa`
-(the RealTime QA conversion). `qa eval` is in qa/cli.py."""
+(the RealTime QA conversion). `qa eval` is in qa/cli/evaluate.py."""
 
 from qa.evaluation.gold import GoldItem, load_gold
 from qa.evaluation.metrics import (

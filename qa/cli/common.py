@@ -1,0 +1,28 @@
+"""What every `qa` command shares: the error exit, settings with command-line overrides, and
+the corpus and index folder options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from qa.config import Settings, get_settings
+from qa.errors import QAError
+
+CorpusOption = Annotated[Path | None, typer.Option(help="Corpus folder (QA_CORPUS_DIR).")]
+IndexDirOption = Annotated[Path | None, typer.Option(help="Index folder (QA_INDEX_DIR).")]
+
+
+def fail(exc: QAError) -> NoReturn:
+    """Print a service error in red and exit 2 (bad input or state, nothing changed)."""
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+def settings_with(**overrides: object) -> Settings:
+    """The settings, with the options the user gave on the command line (None: not given)."""
+    base = get_settings()
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return base.model_copy(update=values) if values else base

@@ -1,0 +1,154 @@
+"""`qa eval`: gold questions through every backend, a report, and the quality gate;
+`qa eval prepare-realtimeqa` builds a RealTime QA corpus and gold file under .cache/."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from qa.cli.common import CorpusOption, IndexDirOption, fail
+from qa.config import BACKENDS, get_settings
+from qa.errors import InputError, QAError
+from qa.evaluation import Report, check_thresholds, load_gold, run
+
+eval_app = typer.Typer(
+    add_completion=False,
+    help="Evaluate answers, citations, refusals and retrieval against gold questions.",
+)
+
+
+def _default_out() -> Path:
+    return Path("eval/reports") / datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+@eval_app.callback(invoke_without_command=True)
+def evaluate(
+    ctx: typer.Context,
+    gold: Annotated[Path | None, typer.Option(help="Gold questions (JSON Lines).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder (default: eval/reports/<time>).")
+    ] = None,
+    backend: Annotated[
+        list[str] | None, typer.Option(help="Backend(s) to compare (default: QA_LLM_BACKEND).")
+    ] = None,
+    against: Annotated[
+        Path | None, typer.Option(help="An earlier report.json to compare to.")
+    ] = None,
+    fail_under: Annotated[
+        list[str] | None, typer.Option(help="METRIC=VALUE: exit 1 when a metric is below.")
+    ] = None,
+    fail_over: Annotated[
+        list[str] | None, typer.Option(help="METRIC=VALUE: exit 1 when a metric is above.")
+    ] = None,
+    top_k: Annotated[
+        int | None, typer.Option(min=1, max=50, help="Passages per answer (default QA_TOP_K).")
+    ] = None,
+    recall_k: Annotated[
+        int, typer.Option(min=1, max=50, help="k of the retrieval recall@k and MRR.")
+    ] = 5,
+    corpus: CorpusOption = None,
+    index_dir: IndexDirOption = None,
+    ingest: Annotated[bool, typer.Option(help="Bring the index up to date first.")] = True,
+) -> None:
+    """Run the gold questions through every backend; write report.json, report.md, chart.png."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if gold is None:
+        typer.secho(
+            "error: --gold FILE is required (e.g. eval/gold/seeds.jsonl)", fg="red", err=True
+        )
+        raise typer.Exit(2)
+    from qa.evaluation.report import console_table, write_report
+
+    try:
+        names = _backends(backend)
+        earlier = _load_report(against) if against else None
+        load_gold(gold)  # fail on a bad gold file before loading any model
+        engine = _open_engine(corpus, index_dir, ingest)
+        report = run(
+            engine,
+            gold,
+            names,
+            top_k,
+            progress=_progress,
+            recall_k=recall_k,
+        )
+        folder = out or _default_out()
+        write_report(report, folder, earlier)
+        failures = check_thresholds(report, fail_under or (), fail_over or ())
+    except QAError as exc:
+        fail(exc)
+    console_table(report, earlier)
+    typer.echo(f"report: {folder / 'report.md'} (json, chart beside it)")
+    for failure in failures:
+        typer.secho(f"FAIL {failure}", fg="red", err=True)
+    if failures:
+        raise typer.Exit(1)
+
+
+def _progress(backend: str, done: int, total: int) -> None:
+    if sys.stderr.isatty():
+        typer.echo(f"\r{backend}: {done}/{total}", nl=done == total, err=True)
+    elif done == total:
+        typer.echo(f"{backend}: {total} questions", err=True)
+
+
+def _backends(requested: list[str] | None) -> list[str]:
+
+    names = list(dict.fromkeys(requested or [get_settings().llm_backend]))
+    bad = [n for n in names if n not in BACKENDS]
+    if bad:
+        raise InputError(f"unknown backend {bad[0]!r}; use one of {', '.join(BACKENDS)}")
+    return names
+
+
+def _load_report(path: Path) -> Report:
+    try:
+        return Report.model_validate_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValidationError) as exc:
+        raise InputError(f"--against {path} is not a readable report.json: {exc}") from exc
+
+
+def _open_engine(corpus: Path | None, index_dir: Path | None, ingest: bool) -> Any:
+    from qa.engine import Engine
+
+    updates = {k: v for k, v in {"corpus_dir": corpus, "index_dir": index_dir}.items() if v}
+    settings = get_settings().model_copy(update=updates)
+    engine = Engine.open(settings)
+    if ingest:
+        done = engine.index.ingest()
+        if done.changed:
+            typer.echo(f"indexed {len(done.added) + len(done.updated)} articles", err=True)
+    return engine
+
+
+@eval_app.command("prepare-realtimeqa")
+def prepare_realtimeqa(
+    data: Annotated[
+        Path, typer.Option(help="The RealTime QA folder (SOURCE.md, questions.jsonl, ...).")
+    ] = Path("../shared/data/realtimeqa"),
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default .cache/realtimeqa[-sample]).")
+    ] = None,
+    sample: Annotated[int | None, typer.Option(min=1, help="Keep N seeded questions.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the sample.")] = 0,
+) -> None:
+    """Build a corpus dump and a gold file from RealTime QA under the git-ignored .cache/."""
+    from qa.evaluation.realtimeqa import prepare
+
+    folder = out or Path(".cache/realtimeqa" + ("-sample" if sample else ""))
+    try:
+        summary = prepare(data, folder, sample, seed)
+    except QAError as exc:
+        fail(exc)
+    typer.echo(json.dumps(summary, indent=2))
+    typer.echo(
+        f"next: qa eval --gold {folder / 'gold.jsonl'} --corpus {folder / 'corpus'} "
+        f"--index-dir {folder / 'index'} --backend extractive"
+    )

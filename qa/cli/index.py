@@ -1,0 +1,161 @@
+"""`qa ingest`, `qa stats`, `qa verify`, `qa reindex`: the index and the corpus behind it.
+Models and Chroma are imported inside the commands, so `--help` stays fast."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from qa.cli.common import CorpusOption, IndexDirOption, fail, settings_with
+from qa.errors import InputError, QAError
+
+
+def ingest(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files or folders to index (default: the whole corpus folder)."),
+    ] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Delete the index first.")] = False,
+    corpus: CorpusOption = None,
+    index_dir: IndexDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for another ingest to finish.", min=0)
+    ] = 60.0,
+) -> None:
+    """Index the corpus folder; only what changed is embedded again."""
+    for path in paths or ():
+        if not path.exists():  # before loading anything
+            fail(InputError(f"{path} does not exist; give a file or a folder to index"))
+    from rich.progress import Progress
+
+    from qa.embedding import make_embedder
+    from qa.indexing import Index, describe
+
+    settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
+    logging.basicConfig(level=logging.ERROR)
+    try:
+        if reset:
+            Index.reset(settings)
+        index = Index(settings, make_embedder(settings))
+        if sys.stderr.isatty():
+            with Progress(transient=True) as bar:
+                task = bar.add_task("embedding", total=None)
+                report = index.ingest(
+                    paths or None,
+                    progress=lambda d, t: bar.update(task, completed=d, total=t),
+                    wait=wait,
+                )
+        else:
+            report = index.ingest(
+                paths or None,
+                progress=lambda d, t: print(f"indexed {d}/{t} articles", flush=True),
+                wait=wait,
+            )
+    except QAError as exc:
+        fail(exc)
+        return
+    summary = describe(report)
+    summary["corpus"] = str(settings.corpus_dir)
+    nothing_read = not (report.added or report.updated or report.unchanged or report.duplicates)
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_ingest(summary)
+    if nothing_read and (paths or report.problems):
+        where = ", ".join(str(p) for p in paths) if paths else str(settings.corpus_dir)
+        typer.secho(f"error: nothing could be read from {where}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+
+
+def _print_ingest(summary: dict[str, Any]) -> None:
+    print(f"corpus: {summary['corpus']}")
+    print(
+        f"added {summary['added']}, updated {summary['updated']}, skipped {summary['skipped']}, "
+        f"deleted {summary['deleted']} articles; {summary['chunks_added']} chunks added, "
+        f"{summary['chunks_deleted']} deleted, {summary['embedded']} embedded "
+        f"in {summary['seconds']:.1f}s"
+    )
+    for dup in summary["duplicates"]:
+        print(f"duplicate: {dup['source']} has the same text as {dup['same_as']}: not indexed")
+    for problem in summary["problems"]:
+        print(f"warning: {problem['source']}: {problem['message']}")
+
+
+def stats(
+    index_dir: IndexDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Articles, chunks, date range and size of the index."""
+    from dataclasses import asdict
+
+    from qa.embedding import make_embedder
+    from qa.indexing import Index
+
+    settings = settings_with(index_dir=index_dir)
+    try:
+        result = Index(settings, make_embedder(settings)).stats()
+    except QAError as exc:
+        fail(exc)
+        return
+    if as_json:
+        print(json.dumps(asdict(result), indent=2))
+        return
+    print(f"articles:  {result.articles} ({result.undated} with date unknown)")
+    print(f"chunks:    {result.chunks}")
+    print(f"dates:     {result.first_date or '-'} .. {result.last_date or '-'}")
+    print(f"index:     {result.index_bytes / 1e6:.1f} MB at {settings.index_dir}")
+    print(f"model:     {result.embedding_model}")
+
+
+def verify(
+    corpus: CorpusOption = None,
+    index_dir: IndexDirOption = None,
+) -> None:
+    """Check index, record manager and BM25 state against the corpus; exit 1 on differences."""
+    from qa.consistency import verify_index
+    from qa.embedding import make_embedder
+    from qa.indexing import Index
+
+    settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
+    try:
+        problems = verify_index(Index(settings, make_embedder(settings)))
+    except QAError as exc:
+        fail(exc)
+        return
+    for problem in problems:
+        print(problem)
+    if problems:
+        typer.secho(
+            f"{len(problems)} differences; run `qa ingest` or `qa reindex`",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
+    print("index is consistent with the corpus")
+
+
+def reindex(
+    corpus: CorpusOption = None,
+    index_dir: IndexDirOption = None,
+) -> None:
+    """Delete everything derived and rebuild the index from the corpus files."""
+    from qa.consistency import reindex as rebuild
+    from qa.indexing import describe
+
+    settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
+    logging.basicConfig(level=logging.ERROR)
+    try:
+        summary = describe(rebuild(settings))
+    except QAError as exc:
+        fail(exc)
+        return
+    print(
+        f"reindexed {summary['added']} articles, {summary['chunks_added']} chunks "
+        f"in {summary['seconds']:.1f}s"
+    )
