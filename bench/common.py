@@ -13,7 +13,8 @@ import platform
 import re
 import resource
 import statistics
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -289,11 +290,56 @@ class DiskCachedEmbedder:
 # -- workers: one measured pipeline per fresh process (so peak memory is its own) ---------------
 
 
-def run_worker(args: Sequence[str], out: Path, log: Path | None = None) -> dict[str, Any]:
-    """Run `python ARGS --json OUT` in a fresh interpreter and return its JSON."""
+class LoadGuard:
+    """Comparisons only from a quiet machine: waits for the 1-minute load average to fall to
+    `max_load` before each measured run (our own previous run decays in about a minute), and
+    refuses (SystemExit) when it does not within `settle_s`, unless `force` (then the runs
+    that started under load are listed in `loaded`, and the report says so)."""
+
+    def __init__(
+        self,
+        max_load: float = 1.0,
+        settle_s: float = 300.0,
+        force: bool = False,
+        load: Callable[[], float] = lambda: os.getloadavg()[0],
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.max_load, self.settle_s, self.force = max_load, settle_s, force
+        self.load, self.sleep = load, sleep
+        self.loaded: list[dict[str, Any]] = []
+
+    def wait(self, what: str) -> float:
+        """The load average once it is at most `max_load` (or, forced, when waiting ends)."""
+        waited = 0.0
+        while (load := self.load()) > self.max_load and waited < self.settle_s:
+            step = min(10.0, self.settle_s - waited)
+            self.sleep(step)
+            waited += step
+        if load > self.max_load:
+            if not self.force:
+                raise SystemExit(
+                    f"load average {load:.2f} > {self.max_load} after waiting {waited:.0f} s "
+                    f"before {what}: the machine is not quiet, so no comparison is written "
+                    "(stop what else runs, or pass --force to measure anyway, marked as loaded)"
+                )
+            self.loaded.append({"run": what, "load_before": round(load, 2)})
+        return round(load, 2)
+
+    def summary(self) -> dict[str, Any]:
+        return {"max_load": self.max_load, "quiet": not self.loaded, "loaded_runs": self.loaded}
+
+
+def run_worker(
+    args: Sequence[str], out: Path, log: Path | None = None, guard: LoadGuard | None = None
+) -> dict[str, Any]:
+    """Run `python ARGS --json OUT` in a fresh interpreter and return its JSON.
+
+    With a `guard`, the run starts on a quiet machine and its result records the load
+    average before and after it."""
     import subprocess
     import sys
 
+    before = guard.wait(out.stem) if guard else round(os.getloadavg()[0], 2)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     cmd = [sys.executable, *args, "--json", str(out)]
@@ -303,4 +349,6 @@ def run_worker(args: Sequence[str], out: Path, log: Path | None = None) -> dict[
     if code != 0 or not out.exists():
         tail = (log or out.with_suffix(".log")).read_text(errors="replace")[-3000:]
         raise SystemExit(f"worker failed ({code}): {' '.join(cmd)}\n{tail}")
-    return json.loads(out.read_text())  # type: ignore[no-any-return]
+    result: dict[str, Any] = json.loads(out.read_text())
+    result["load_before"], result["load_after"] = before, round(os.getloadavg()[0], 2)
+    return result

@@ -106,7 +106,7 @@ def main() -> None:
     )
     parser.add_argument("--articles", type=int, default=2000, help="articles to ingest (>= 2000)")
     parser.add_argument("--corpus", choices=SOURCES, default="reuters")
-    parser.add_argument("--backend", choices=("torch", "onnx"), default="torch")
+    parser.add_argument("--backend", choices=("openvino", "torch", "onnx"), default="torch")
     parser.add_argument("--json", type=Path, default=RESULTS / "ingest.json", help="JSON output")
     parser.add_argument("--profile", choices=("first", "second"), help="cProfile one ingest")
     args = parser.parse_args()

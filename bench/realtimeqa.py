@@ -42,7 +42,9 @@ def main() -> None:
     parser.add_argument("--backend", action="append", default=None)
     parser.add_argument("--top-k", type=int, default=None, help="passages per answer")
     parser.add_argument("--recall-k", type=int, default=5)
-    parser.add_argument("--embedding-backend", choices=("onnx", "torch"), default="onnx")
+    parser.add_argument(
+        "--embedding-backend", choices=("openvino", "onnx", "torch"), default="openvino"
+    )
     parser.add_argument("--no-cache", action="store_true", help="embed without the disk cache")
     args = parser.parse_args()
 

@@ -1,7 +1,13 @@
 """Scale benchmark (issue 8): ours vs the plain LangChain pipeline at each size, in one run.
 
-    .venv/bin/python bench/scale.py [--sizes 1000,10000] [--big 100000] [--backends torch,onnx]
+    .venv/bin/python bench/scale.py [--sizes 1000,10000] [--big 100000] [--backends torch,openvino]
                                     [--queries 100] [--quality 50] [--json OUT]
+                                    [--max-load 1.0] [--settle 300] [--force]
+
+Comparisons come from a quiet machine: before each run the 1-minute load average must fall to
+--max-load (waiting up to --settle seconds); otherwise the benchmark stops without writing a
+comparison, unless --force (then the report and the printed table say which runs were loaded).
+Every run records the load average before and after it.
 
 Each (pipeline, backend, size) runs in a fresh interpreter, so its peak memory is its own.
 Per run: ingest wall time and chunks/s, share inside the model, a second unchanged ingest,
@@ -27,6 +33,7 @@ from common import (
     DATA,
     RESULTS,
     DiskCachedEmbedder,
+    LoadGuard,
     cpu_seconds,
     folder_bytes,
     latency_ms,
@@ -40,7 +47,7 @@ from common import (
 )
 
 HERE = Path(__file__).resolve().parent
-MODELS = CACHE / "models"  # the ONNX export, made once for every benchmark run
+MODELS = CACHE / "models"  # the OpenVINO / ONNX exports, made once for every benchmark run
 COLUMNS = [
     "size",
     "run",
@@ -160,7 +167,7 @@ def quality(engine: Any, gold_path: Path, k: int = 5) -> dict[str, Any]:
 
 
 def measure_cosine(corpus: Path, texts: int) -> dict[str, Any]:
-    """ONNX int8 vs torch fp32 on the same chunk texts: mean cosine and encode speed."""
+    """OpenVINO fp32 and ONNX int8 vs torch fp32 on the same chunk texts: cosine and speed."""
     import numpy as np
 
     from qa.chunking import chunk_article
@@ -170,16 +177,18 @@ def measure_cosine(corpus: Path, texts: int) -> dict[str, Any]:
     sample = [c.text for a in read.articles for c in chunk_article(a)][:texts]
     out: dict[str, Any] = {"texts": len(sample)}
     vectors = {}
-    for backend in ("torch", "onnx"):
+    for backend in ("torch", "openvino", "onnx"):
         embedder = make_embedder(backend, cache=False)
         embedder.embed_documents(sample[:16])
         started = time.perf_counter()
         vectors[backend] = np.asarray(embedder.embed_documents(sample))
         out[f"{backend}_chunks_per_s"] = round(len(sample) / (time.perf_counter() - started), 2)
-    cosines = (vectors["torch"] * vectors["onnx"]).sum(axis=1)
-    out["mean_cosine"] = round(float(cosines.mean()), 4)
-    out["min_cosine"] = round(float(cosines.min()), 4)
-    out["onnx_speedup"] = round(out["onnx_chunks_per_s"] / out["torch_chunks_per_s"], 2)
+    for backend in ("openvino", "onnx"):
+        cosines = (vectors["torch"] * vectors[backend]).sum(axis=1)
+        out[f"{backend}_mean_cosine"] = round(float(cosines.mean()), 5)
+        out[f"{backend}_min_cosine"] = round(float(cosines.min()), 5)
+        speedup = out[f"{backend}_chunks_per_s"] / out["torch_chunks_per_s"]
+        out[f"{backend}_speedup"] = round(speedup, 2)
     out["peak_rss_mb"] = round(peak_rss_mb(), 1)
     return out
 
@@ -236,7 +245,7 @@ def plain_args(corpus: Path, n: int, second: bool, gold: Path | None) -> list[st
     return args
 
 
-def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
+def orchestrate(args: argparse.Namespace, guard: LoadGuard) -> dict[str, Any]:
     out_dir = args.json.parent / "scale-runs"
     report: dict[str, Any] = {"machine": machine(), "sizes": {}, "rows": []}
     for size in args.sizes:
@@ -244,6 +253,7 @@ def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
         plain = run_worker(
             plain_args(corpus, args.queries, size <= args.plain_second_max, None),
             out_dir / f"plain-{size}.json",
+            guard=guard,
         )
         entry: dict[str, Any] = {"corpus": info, "plain": plain, "ours": {}, "ratios": {}}
         report["rows"].append(row(str(size), plain, None))
@@ -251,6 +261,7 @@ def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
             ours = run_worker(
                 ours_args(corpus, backend, args.queries, False, None),
                 out_dir / f"ours-{backend}-{size}.json",
+                guard=guard,
             )
             entry["ours"][backend] = ours
             entry["ratios"][backend] = ratios(ours, plain)
@@ -261,32 +272,38 @@ def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
         ours = run_worker(
             ours_args(corpus, args.big_backend, args.queries, True, None),
             out_dir / f"ours-{args.big_backend}-{args.big}.json",
+            guard=guard,
         )
         report["sizes"][str(args.big)] = {"corpus": info, "ours": {args.big_backend: ours}}
         report["rows"].append(row(str(args.big), ours, None))
     if args.sizes:
         corpus, _ = scale_corpus(args.sizes[0])
-        report["onnx_vs_fp32"] = run_worker(
+        report["vs_torch"] = run_worker(
             [str(HERE / "scale.py"), "--worker", "cosine", "--corpus-dir", str(corpus)],
             out_dir / "cosine.json",
+            guard=guard,
         )
     if args.quality:
-        report["quality"] = run_quality(args, out_dir)
+        report["quality"] = run_quality(args, out_dir, guard)
     return report
 
 
-def run_quality(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
+def run_quality(args: argparse.Namespace, out_dir: Path, guard: LoadGuard) -> dict[str, Any]:
     from qa.evaluation.realtimeqa import prepare
 
     folder = CACHE / f"quality-{args.quality}"
     if not (folder / "gold.jsonl").exists():
         prepare(DATA / "realtimeqa", folder, sample=args.quality, seed=0)
     corpus, gold = folder / "corpus", folder / "gold.jsonl"
-    plain = run_worker(plain_args(corpus, 10, False, gold), out_dir / "quality-plain.json")
+    plain = run_worker(
+        plain_args(corpus, 10, False, gold), out_dir / "quality-plain.json", guard=guard
+    )
     result: dict[str, Any] = {"sample_questions": args.quality, "plain": plain, "ours": {}}
     for backend in args.backends:
         ours = run_worker(
-            ours_args(corpus, backend, 10, False, gold), out_dir / f"quality-ours-{backend}.json"
+            ours_args(corpus, backend, 10, False, gold),
+            out_dir / f"quality-ours-{backend}.json",
+            guard=guard,
         )
         ours["time_vs_plain"] = round(ours["ingest_s"] / plain["ingest_s"], 3)
         ours["cpu_vs_plain"] = round(ours["ingest_cpu_s"] / plain["ingest_cpu_s"], 3)
@@ -295,15 +312,22 @@ def run_quality(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
 
 
 def show(report: dict[str, Any]) -> None:
+    load = report["load"]
+    if not load["quiet"]:
+        loaded = ", ".join(f"{r['run']} ({r['load_before']})" for r in load["loaded_runs"])
+        print(f"LOADED MACHINE (--force): these runs started above load {load['max_load']}")
+        print(f"and their ratios may mislead: {loaded}\n")
     if report["rows"]:
         print_table(report["rows"], COLUMNS)
-    if "onnx_vs_fp32" in report:
-        c = report["onnx_vs_fp32"]
-        print(
-            f"\nONNX int8 vs torch fp32 on {c['texts']} chunks: mean cosine {c['mean_cosine']} "
-            f"(min {c['min_cosine']}), {c['onnx_chunks_per_s']} vs {c['torch_chunks_per_s']} "
-            f"chunks/s ({c['onnx_speedup']}x)"
-        )
+    if "vs_torch" in report:
+        c = report["vs_torch"]
+        for backend in ("openvino", "onnx"):
+            print(
+                f"\n{backend} vs torch fp32 on {c['texts']} chunks: mean cosine "
+                f"{c[f'{backend}_mean_cosine']} (min {c[f'{backend}_min_cosine']}), "
+                f"{c[f'{backend}_chunks_per_s']} vs {c['torch_chunks_per_s']} chunks/s "
+                f"({c[f'{backend}_speedup']}x)"
+            )
     if "quality" in report:
         q = report["quality"]
         rows = [{"run": "plain langchain", **q["plain"], **q["plain"]["quality"]}]
@@ -329,12 +353,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--sizes", type=sizes, default=[1000, 10000], help="chunks, with plain")
     parser.add_argument("--big", type=int, default=0, help="ours alone at this size (100000)")
-    parser.add_argument("--big-backend", choices=("torch", "onnx"), default="onnx")
-    parser.add_argument("--backends", type=lambda s: s.split(","), default=["torch", "onnx"])
+    parser.add_argument("--big-backend", choices=("openvino", "torch", "onnx"), default="openvino")
+    parser.add_argument("--backends", type=lambda s: s.split(","), default=["torch", "openvino"])
     parser.add_argument("--queries", type=int, default=100, help="timed queries per run")
     parser.add_argument("--quality", type=int, default=0, help="RealTime QA sample questions")
     parser.add_argument("--plain-second-max", type=int, default=2000, help="re-run plain up to")
     parser.add_argument("--json", type=Path, default=RESULTS / "scale.json")
+    parser.add_argument("--max-load", type=float, default=1.0, help="quiet machine: load average")
+    parser.add_argument("--settle", type=float, default=300.0, help="seconds to wait for quiet")
+    parser.add_argument("--force", action="store_true", help="measure under load, marked so")
     # worker mode (one measured pipeline; used by the orchestration above)
     parser.add_argument("--worker", choices=("ours", "cosine"), help=argparse.SUPPRESS)
     parser.add_argument("--corpus-dir", type=Path, help=argparse.SUPPRESS)
@@ -351,8 +378,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.worker == "cosine":
         write_json(args.json, measure_cosine(args.corpus_dir, args.texts))
     else:
+        guard = LoadGuard(args.max_load, args.settle, args.force)
         started = time.perf_counter()
-        report = orchestrate(args)
+        report = orchestrate(args, guard)
+        report["load"] = guard.summary()
         report["wall_s"] = round(time.perf_counter() - started, 1)
         print()
         show(report)

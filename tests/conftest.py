@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import socket
@@ -32,6 +33,9 @@ from qa.indexing import Index
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+# Tests build many small indexes: they share one exported copy of the embedding model
+# (QA_MODEL_DIR) instead of exporting it into each index's models/ folder. Subprocesses inherit it.
+os.environ.setdefault("QA_MODEL_DIR", str(ROOT / ".cache" / "test-models"))
 
 
 class HashEmbedder:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from qa.embedding import CachedEmbedder, SentenceEmbedder
+from qa.config import Settings
+from qa.embedding import CachedEmbedder, SentenceEmbedder, make_embedder
 from qa.errors import IndexStateError
-from tests.conftest import HashEmbedder
+from qa.indexing import Index
+from qa.retrieval import Retriever
+from tests.conftest import SEEDS, HashEmbedder, make_settings
 
 
 def test_unknown_model_name_is_a_clear_error() -> None:
@@ -29,8 +34,10 @@ def test_cache_embeds_each_text_once() -> None:
 
 
 @pytest.mark.slow
-def test_packaged_model_opens_without_torch_and_embeds_normalized_vectors() -> None:
-    embedder = SentenceEmbedder()
+def test_packaged_model_opens_without_torch_and_embeds_normalized_vectors(
+    tmp_path: Path,
+) -> None:
+    embedder = make_embedder(Settings(index_dir=tmp_path))
     assert (embedder.dim, embedder.max_tokens) == (384, 256)  # read from the model folder
     assert embedder._model is None  # nothing loaded yet
     vectors = np.asarray(embedder.embed_documents(["Wagner in Mali", "Niger's junta"]))
@@ -38,3 +45,61 @@ def test_packaged_model_opens_without_torch_and_embeds_normalized_vectors() -> N
     assert vectors.shape == (2, 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert embedder.count_tokens(["Wagner in Mali"])[0] > 3
+
+
+def _seed_windows(count: int) -> list[str]:
+    """`count` distinct passages of real news text: sliding windows over the seed articles."""
+    words = " ".join(p.read_text(encoding="utf-8") for p in sorted(SEEDS.iterdir())).split()
+    step = max(1, (len(words) - 120) // count)
+    return [" ".join(words[i * step : i * step + 20 + (i % 100)]) for i in range(count)]
+
+
+@pytest.mark.slow
+def test_openvino_vectors_equal_torch_vectors(tmp_path: Path) -> None:
+    """The proof that lets one index serve both backends: cosine >= 0.9999 on 512 passages."""
+    texts = _seed_windows(512)
+    assert len(set(texts)) == 512
+    openvino = make_embedder(Settings(index_dir=tmp_path))  # the default backend
+    torch = SentenceEmbedder(backend="torch")
+    ov_vectors = np.asarray(openvino.embed_documents(texts))
+    torch_vectors = np.asarray(torch.embed_documents(texts))
+    assert openvino.backend == "openvino" and openvino.name == torch.name
+    cosines = (ov_vectors * torch_vectors).sum(axis=1)
+    assert cosines.mean() >= 0.9999 and cosines.min() >= 0.999, (cosines.mean(), cosines.min())
+
+
+@pytest.mark.slow
+def test_openvino_that_cannot_run_falls_back_to_torch_with_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("the models folder cannot be created under a file")
+    embedder = SentenceEmbedder(backend="openvino", cache_dir=blocked / "models")
+    with caplog.at_level(logging.WARNING, logger="qa.embedding"):
+        vector = embedder.embed_query("Niger's junta")
+    assert embedder.backend == "torch"
+    lines = [r.getMessage() for r in caplog.records if r.name == "qa.embedding"]
+    assert len(lines) == 1 and "embedding with torch instead" in lines[0], lines
+    expected = SentenceEmbedder(backend="torch").embed_query("Niger's junta")
+    assert np.allclose(vector, expected, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_an_index_built_with_torch_answers_the_same_with_openvino(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, embedding_backend="torch")
+    torch_index = Index(settings, make_embedder(settings))
+    torch_index.ingest()
+    questions = [
+        "Which general visited Mali to meet Wagner?",
+        "What did ECOWAS threaten to do?",
+        "Who was detained by the presidential guard?",
+    ]
+    torch_hits = [
+        [p.chunk_id for p in Retriever(torch_index, torch_index.embedder).search(q, 5)]
+        for q in questions
+    ]
+    openvino_settings = settings.model_copy(update={"embedding_backend": "openvino"})
+    openvino_index = Index(openvino_settings, make_embedder(openvino_settings))  # no mismatch
+    retriever = Retriever(openvino_index, openvino_index.embedder)
+    assert [[p.chunk_id for p in retriever.search(q, 5)] for q in questions] == torch_hits
+    assert openvino_index.embedder.backend == "openvino"  # type: ignore[attr-defined]
