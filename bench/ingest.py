@@ -31,7 +31,8 @@ from common import (
 
 from qa.config import Settings
 from qa.embedding import make_embedder
-from qa.indexing import Index, IngestReport
+from qa.indexing import Index
+from qa.ingest_report import IngestReport
 
 TARGET_MODEL_SHARE = 0.85
 TARGET_SECOND = 0.02

@@ -25,6 +25,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,8 @@ COLUMNS = [
     "rss_growth_mb",
     "retrieval_p50_ms",
     "retrieval_p95_ms",
+    "retrieval_to_newest_p50_ms",
+    "retrieval_one_month_p50_ms",
     "answer_p50_ms",
     "answer_p95_ms",
     "time_vs_plain",
@@ -140,6 +143,20 @@ def measure_ours(
             engine.retrieve(question)
             samples.append(time.perf_counter() - started)
         result["retrieval"] = latency_ms(samples)
+        # date-filtered: up to the newest article (as every RealTime QA question), and one month
+        newest = index.catalog.last_date()
+        if newest is not None:
+            ranges = {
+                "retrieval_to_newest": (None, newest),
+                "retrieval_one_month": (newest - timedelta(days=30), newest),
+            }
+            for key, (date_from, date_to) in ranges.items():
+                samples = []
+                for question in timed_retrieval:
+                    started = time.perf_counter()
+                    engine.retrieve(question, date_from=date_from, date_to=date_to)
+                    samples.append(time.perf_counter() - started)
+                result[key] = latency_ms(samples)
         samples = []
         for question in timed_answer:
             started = time.perf_counter()
@@ -202,7 +219,7 @@ def row(size: str, result: dict[str, Any], plain: dict[str, Any] | None) -> dict
         name += " (cached vectors)"
     out = {"size": size, "run": name, **result}
     out["rss_growth_mb"] = round(result["peak_rss_mb"] - result["rss_model_mb"], 1)
-    for kind in ("retrieval", "answer"):
+    for kind in ("retrieval", "retrieval_to_newest", "retrieval_one_month", "answer"):
         for key, value in (result.get(kind) or {}).items():
             out[f"{kind}_{key}"] = value
     if plain is not None:

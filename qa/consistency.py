@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from qa.config import Settings
 from qa.corpus import Article, corpus_files, read_paths
 from qa.embedding import Embedder, make_embedder
-from qa.indexing import Index, IngestReport
+from qa.indexing import Index
+from qa.ingest_report import IngestReport
 
 SHOWN = 5  # ids listed per difference; the count says how many there are
 

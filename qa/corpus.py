@@ -11,7 +11,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -329,6 +329,35 @@ def corpus_files(root: Path) -> list[Path]:
         and p.suffix.lower() in SUPPORTED
         and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
+
+
+def expand_paths(paths: Sequence[Path]) -> list[Path]:
+    """Files as given, folders as every supported file under them (recursively)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(corpus_files(path))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise CorpusError(f"{path} does not exist; give a file or a folder to index")
+    return list(dict.fromkeys(files))
+
+
+def corpus_file(root: Path, source: str) -> Path | None:
+    """The corpus file named `source`, if it is a supported, visible file inside `root`."""
+    root = root.resolve()
+    path = (root / source).resolve()
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        return None
+    try:
+        if not parts or any(p.startswith(".") for p in parts) or not path.is_file():
+            return None
+    except OSError:  # a name the filesystem cannot even look up (too long, ...)
+        return None
+    return path if path.suffix.lower() in SUPPORTED else None
 
 
 def source_name(path: Path, root: Path) -> str:

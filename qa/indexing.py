@@ -11,9 +11,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from filelock import AcquireReturnProxy, FileLock, Timeout
 from langchain_classic.indexes import SQLRecordManager
@@ -25,50 +23,22 @@ from qa.chunking import chunk_article
 from qa.config import Settings
 from qa.corpus import (
     DUMP_TYPES,
-    SUPPORTED,
     Article,
-    Problem,
+    corpus_file,
     corpus_files,
+    expand_paths,
     read_paths,
     source_name,
 )
 from qa.embedding import Embedder
-from qa.errors import BusyError, CorpusError, InputError, NotFoundError
+from qa.errors import BusyError, InputError, NotFoundError
+from qa.ingest_report import IngestReport, Stats
 from qa.lexical import LexicalIndex
 from qa.store import ChunkStore, open_client
 from qa.uploads import check_uploads
 
 Progress = Callable[[int, int], None]
 GROUP_CHUNKS = 256  # chunks per index() call: one embedding batch series, one cleanup scope
-
-
-@dataclass
-class IngestReport:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (source, same text as)
-    problems: list[Problem] = field(default_factory=list)
-    chunks_added: int = 0
-    chunks_deleted: int = 0
-    embedded: int = 0
-    seconds: float = 0.0
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.updated or self.deleted)
-
-
-@dataclass(frozen=True)
-class Stats:
-    articles: int
-    chunks: int
-    undated: int
-    first_date: str | None
-    last_date: str | None
-    index_bytes: int
-    embedding_model: str
 
 
 def _same(article: Article, row: ArticleRow) -> bool:
@@ -82,19 +52,6 @@ def _same(article: Article, row: ArticleRow) -> bool:
 def _in_scope(source: str, scope: set[str] | None) -> bool:
     """Whether this ingest read `source` (None: the whole corpus; FILE#ID: its dump FILE)."""
     return scope is None or source in scope or source.split("#", 1)[0] in scope
-
-
-def expand_paths(paths: Sequence[Path]) -> list[Path]:
-    """Files as given, folders as every supported file under them (recursively)."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(corpus_files(path))
-        elif path.exists():
-            files.append(path)
-        else:
-            raise CorpusError(f"{path} does not exist; give a file or a folder to index")
-    return list(dict.fromkeys(files))
 
 
 def _folder_bytes(folder: Path) -> int:
@@ -285,26 +242,11 @@ class Index:
         LexicalIndex.prune(self.bm25_dir, keep=lexical.version)
         self._lexical = lexical
 
-    def _corpus_file(self, source: str) -> Path | None:
-        """The corpus file named `source`, if it is a supported, visible file inside the folder."""
-        root = self.settings.corpus_dir.resolve()
-        path = (root / source).resolve()
-        try:
-            parts = path.relative_to(root).parts
-        except ValueError:
-            return None
-        try:
-            if not parts or any(p.startswith(".") for p in parts) or not path.is_file():
-                return None
-        except OSError:  # a name the filesystem cannot even look up (too long, ...)
-            return None
-        return path if path.suffix.lower() in SUPPORTED else None
-
     def delete(self, source: str, wait: float = 60.0) -> IngestReport:
         """Remove one article (or every record of a dump file): its chunks, and its file.
 
         A corpus file that is not indexed (the same text as another article) is just removed."""
-        path = self._corpus_file(source)
+        path = corpus_file(self.settings.corpus_dir, source)
         rows = self.catalog.rows()
         dump = path is not None and path.suffix.lower() in DUMP_TYPES
         sources = [s for s in rows if s == source or (dump and s.startswith(f"{source}#"))]
@@ -379,21 +321,3 @@ class Index:
             self.store = ChunkStore(self.settings, self.embedder, self.store.client)
             self._lexical = None
             return self.ingest(wait=wait)  # the lock is re-entrant for the same Index
-
-
-def describe(report: IngestReport) -> dict[str, Any]:
-    return {
-        "added": len(report.added),
-        "updated": len(report.updated),
-        "skipped": len(report.unchanged),
-        "deleted": len(report.deleted),
-        "duplicates": [{"source": s, "same_as": o} for s, o in report.duplicates],
-        "problems": [
-            {"source": p.source, "message": p.message, "skipped": p.skipped}
-            for p in report.problems
-        ],
-        "chunks_added": report.chunks_added,
-        "chunks_deleted": report.chunks_deleted,
-        "embedded": report.embedded,
-        "seconds": round(report.seconds, 3),
-    }

@@ -79,16 +79,26 @@ class LexicalIndex:
                 if folder.is_dir() and folder.name != keep:
                     shutil.rmtree(folder, ignore_errors=True)
 
+    def in_range(self, date_from: int | None, date_to: int | None) -> np.ndarray:
+        """Which chunks a date range keeps (undated chunks never match a range)."""
+        if date_from is None and date_to is None:
+            return np.ones(len(self.chunk_ids), dtype=bool)
+        lo, hi = date_from or 0, date_to or 99991231
+        return (self.dates >= lo) & (self.dates <= hi) & (self.dates > 0)  # type: ignore[no-any-return]
+
+    def date_share(self, date_from: int | None, date_to: int | None) -> float:
+        """The fraction of all chunks inside a date range (1.0 for an empty index)."""
+        if not len(self.chunk_ids):
+            return 1.0
+        return float(self.in_range(date_from, date_to).mean())
+
     def search(
         self, query: str, k: int, date_from: int | None = None, date_to: int | None = None
     ) -> list[tuple[str, float]]:
         terms = tokenize(query)
         if self.model is None or not terms or k <= 0:
             return []
-        mask = np.ones(len(self.chunk_ids), dtype=np.float32)
-        if date_from is not None or date_to is not None:
-            lo, hi = date_from or 0, date_to or 99991231
-            mask = ((self.dates >= lo) & (self.dates <= hi) & (self.dates > 0)).astype(np.float32)
+        mask = self.in_range(date_from, date_to).astype(np.float32)
         k = min(k, len(self.chunk_ids))
         docs, scores = self.model.retrieve(
             [terms], k=k, show_progress=False, weight_mask=mask, n_threads=1

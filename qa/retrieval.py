@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -65,6 +66,12 @@ def _as_int(day: date | None) -> int | None:
     return int(day.strftime("%Y%m%d")) if day else None
 
 
+def _inside(value: object, lo: int | None, hi: int | None) -> bool:
+    if not isinstance(value, int) or value <= 0:
+        return False
+    return (lo is None or value >= lo) and (hi is None or value <= hi)
+
+
 def date_where(date_from: date | None, date_to: date | None) -> dict[str, Any] | None:
     """Chroma filter; chunks without a date have no `date_int` and never match a range."""
     clauses: list[dict[str, Any]] = []
@@ -78,6 +85,15 @@ def date_where(date_from: date | None, date_to: date | None) -> dict[str, Any] |
 
 
 class Retriever:
+    """Dense + BM25 candidates fused by RRF, capped per article, inside a date range.
+
+    A date range over most of the index is applied in code to an over-fetched unfiltered
+    search (Chroma's `where` costs ~10x the plain search there, bench/date_filter.py); a
+    narrow one goes to Chroma's `where`. Both give the exact filter's candidates: the
+    over-fetch is used only when it holds `candidates` chunks inside the range (or the whole
+    index), otherwise the search is repeated with `where`.
+    """
+
     def __init__(
         self,
         index: Index,
@@ -85,12 +101,31 @@ class Retriever:
         candidates: int = 40,
         rrf_k: int = 60,
         per_source: int = 2,
+        filter_in_code_from: float = 0.2,
+        max_overfetch: int = 1000,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.per_source = per_source
+        self.filter_in_code_from = filter_in_code_from  # share of chunks inside the range
+        self.max_overfetch = max_overfetch
+
+    def dense(self, vector: list[float], dates: DateFilter) -> list[StoredChunk]:
+        """The `candidates` nearest chunks inside the date range."""
+        lo, hi = _as_int(dates.date_from), _as_int(dates.date_to)
+        where = date_where(dates.date_from, dates.date_to)
+        if where is None:
+            return self.index.store.search(vector, self.candidates)
+        share = self.index.lexical().date_share(lo, hi)
+        fetch = min(self.max_overfetch, math.ceil(self.candidates / max(share, 1e-9) * 1.5))
+        if share >= self.filter_in_code_from and fetch > self.candidates:
+            hits = self.index.store.search(vector, fetch)
+            inside = [h for h in hits if _inside(h.metadata.get("date_int"), lo, hi)]
+            if len(inside) >= self.candidates or len(hits) < fetch:  # exact: enough, or all
+                return inside[: self.candidates]
+        return self.index.store.search(vector, self.candidates, where)
 
     def search(
         self,
@@ -105,10 +140,7 @@ class Retriever:
         lexical: dict[str, float] = {}
         rankings: list[list[str]] = []
         if mode in ("hybrid", "dense"):
-            where = date_where(dates.date_from, dates.date_to)
-            hits = self.index.store.search(
-                self.embedder.embed_query(question), self.candidates, where
-            )
+            hits = self.dense(self.embedder.embed_query(question), dates)
             for hit in hits:
                 found[hit.chunk_id] = hit
                 dense[hit.chunk_id] = hit.similarity

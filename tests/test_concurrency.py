@@ -15,7 +15,8 @@ from qa.consistency import verify_index
 from qa.embedding import Embedder
 from qa.engine import Engine
 from qa.errors import BusyError
-from qa.indexing import Index, IngestReport
+from qa.indexing import Index
+from qa.ingest_report import IngestReport
 from qa.schema import Answer, AskRequest
 from tests.conftest import make_settings
 from tests.test_crash import snapshot, synthetic_corpus

@@ -12,7 +12,8 @@ import pytest
 from qa.chunking import chunk_article
 from qa.corpus import read_paths
 from qa.errors import IndexStateError, InputError
-from qa.indexing import Index, describe
+from qa.indexing import Index
+from qa.ingest_report import describe
 from tests.conftest import HashEmbedder, make_settings
 
 pytestmark = pytest.mark.slow

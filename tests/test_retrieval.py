@@ -15,7 +15,7 @@ from qa.config import Settings
 from qa.dates import DateFilter
 from qa.indexing import Index
 from qa.retrieval import Mode, NewsRetriever, Passage, Retriever, date_where
-from tests.conftest import HashEmbedder, make_settings
+from tests.conftest import SEEDS, HashEmbedder, make_settings
 
 S000 = "000_cd0023486d4bb650.txt"
 S001 = "001_82e9ea03b5c9249c.txt"
@@ -105,6 +105,59 @@ def test_a_date_range_excludes_undated_and_out_of_range(
     assert found and set(found) == {S004}
     nothing = DateFilter(date(2020, 1, 1), date(2020, 12, 31))
     assert hash_retriever.search("Wagner Mali general troops", 10, nothing, mode) == []
+
+
+def _dated_corpus(folder: Path, articles: int = 90) -> Path:
+    """`articles` short articles, one every 5 days from 2023-01-01 (every 9th undated), made of
+    seed sentences so that searches have near and far matches."""
+    import re
+
+    text = " ".join(p.read_text(encoding="utf-8") for p in sorted((SEEDS).glob("*.txt")))
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if 40 < len(s) < 300]
+    folder.mkdir()
+    for i in range(articles):
+        body = " ".join(sentences[(i * 7 + j * 13) % len(sentences)] for j in range(3))
+        day = date.fromordinal(date(2023, 1, 1).toordinal() + 5 * i)
+        header = "" if i % 9 == 4 else f" date {day.isoformat()} "
+        (folder / f"a{i:03d}.txt").write_text(header + body + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def dated_index(tmp_path_factory: pytest.TempPathFactory) -> Index:
+    tmp = tmp_path_factory.mktemp("dated")
+    index = Index(make_settings(tmp, corpus=_dated_corpus(tmp / "dated")), HashEmbedder())
+    index.ingest()
+    return index
+
+
+@pytest.mark.parametrize(
+    ("date_from", "date_to"),
+    [
+        (None, date(2024, 3, 1)),  # nearly everything: filtered in code
+        (date(2023, 3, 1), None),
+        (date(2023, 2, 1), date(2023, 12, 31)),
+        (date(2023, 6, 1), date(2023, 6, 30)),  # one month: Chroma's where
+        (date(2021, 1, 1), date(2021, 12, 31)),  # nothing
+    ],
+)
+def test_date_filter_in_code_gives_the_exact_filters_candidates(
+    dated_index: Index, date_from: date | None, date_to: date | None
+) -> None:
+    index = dated_index
+    exact = Retriever(index, index.embedder, candidates=8, filter_in_code_from=2.0)
+    in_code = Retriever(index, index.embedder, candidates=8, filter_in_code_from=0.0)
+    in_code.max_overfetch = 12  # a small over-fetch, so that both exits of the code path run
+    dates = DateFilter(date_from, date_to)
+    lo = int(date_from.strftime("%Y%m%d")) if date_from else 0
+    hi = int(date_to.strftime("%Y%m%d")) if date_to else 99991231
+    for question in ["Wagner Mali general", "ECOWAS sanctions Niger", "Bazoum detained guard"]:
+        vector = index.embedder.embed_query(question)
+        expected = exact.dense(vector, dates)
+        assert [h.chunk_id for h in in_code.dense(vector, dates)] == [h.chunk_id for h in expected]
+        assert all(lo <= h.metadata["date_int"] <= hi for h in expected)
+        if date_from is None and date_to.year == 2024:  # type: ignore[union-attr]
+            assert len(expected) == 8
 
 
 def test_passage_text_is_the_article_slice(hash_index: Index, hash_retriever: Retriever) -> None:

@@ -23,7 +23,7 @@ from qa.api.routes.service import STATIC
 from qa.config import Settings
 from qa.engine import Engine
 from qa.errors import QAError
-from qa.indexing import describe
+from qa.ingest_report import describe
 from qa.metrics import Metrics, MetricsMiddleware
 from qa.ratelimit import MovingWindow, RateLimit, parse_rate
 

@@ -35,7 +35,8 @@ def ingest(
     from rich.progress import Progress
 
     from qa.embedding import make_embedder
-    from qa.indexing import Index, describe
+    from qa.indexing import Index
+    from qa.ingest_report import describe
 
     settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
     logging.basicConfig(level=logging.ERROR)
@@ -146,7 +147,7 @@ def reindex(
 ) -> None:
     """Delete everything derived and rebuild the index from the corpus files."""
     from qa.consistency import reindex as rebuild
-    from qa.indexing import describe
+    from qa.ingest_report import describe
 
     settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
     logging.basicConfig(level=logging.ERROR)

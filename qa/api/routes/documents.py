@@ -12,7 +12,7 @@ from qa.api.deps import EngineDep, ReadAccess, WriteAccess, write_off_loop
 from qa.api.models import DocumentInfo, DocumentPage, DocumentText, IngestSummary, Suggestions
 from qa.errors import InputError
 from qa.headers import lead
-from qa.indexing import describe
+from qa.ingest_report import describe
 from qa.suggestions import suggested_questions
 
 router = APIRouter()
