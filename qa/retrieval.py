@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -87,11 +88,12 @@ def date_where(date_from: date | None, date_to: date | None) -> dict[str, Any] |
 class Retriever:
     """Dense + BM25 candidates fused by RRF, capped per article, inside a date range.
 
-    A date range over most of the index is applied in code to an over-fetched unfiltered
-    search (Chroma's `where` costs ~10x the plain search there, bench/date_filter.py); a
-    narrow one goes to Chroma's `where`. Both give the exact filter's candidates: the
-    over-fetch is used only when it holds `candidates` chunks inside the range (or the whole
-    index), otherwise the search is repeated with `where`.
+    Chroma's `where` on a date range costs 10x the plain search at 10k chunks and 100-300x at
+    100k (bench/date_filter.py), so the range is applied here, chosen from the chunk dates the
+    BM25 index keeps in memory: up to `exact_up_to` chunks in range are compared one by one
+    (exact cosine); a wider range filters an over-fetched plain search, used only when it
+    holds `candidates` chunks in range (or the whole index), so its result is the exact
+    filter's; otherwise Chroma's `where` does it.
     """
 
     def __init__(
@@ -101,8 +103,9 @@ class Retriever:
         candidates: int = 40,
         rrf_k: int = 60,
         per_source: int = 2,
-        filter_in_code_from: float = 0.2,
-        max_overfetch: int = 1000,
+        filter_in_code_from: float = 0.05,
+        max_overfetch: int = 1500,
+        exact_up_to: int = 3000,
     ) -> None:
         self.index = index
         self.embedder = embedder
@@ -111,21 +114,29 @@ class Retriever:
         self.per_source = per_source
         self.filter_in_code_from = filter_in_code_from  # share of chunks inside the range
         self.max_overfetch = max_overfetch
+        self.exact_up_to = exact_up_to  # chunks in range compared one by one, below this
 
     def dense(self, vector: list[float], dates: DateFilter) -> list[StoredChunk]:
         """The `candidates` nearest chunks inside the date range."""
         lo, hi = _as_int(dates.date_from), _as_int(dates.date_to)
         where = date_where(dates.date_from, dates.date_to)
+        store = self.index.store
         if where is None:
-            return self.index.store.search(vector, self.candidates)
-        share = self.index.lexical().date_share(lo, hi)
+            return store.search(vector, self.candidates)
+        lexical = self.index.lexical()  # every chunk's date, in memory
+        inside = lexical.in_range(lo, hi)
+        count, total = int(inside.sum()), len(inside)
+        if total and count <= self.exact_up_to:  # few chunks in range: compare with each
+            ids = [lexical.chunk_ids[i] for i in np.flatnonzero(inside)]
+            return store.nearest_among(vector, ids, self.candidates)
+        share = count / total if total else 1.0
         fetch = min(self.max_overfetch, math.ceil(self.candidates / max(share, 1e-9) * 1.5))
         if share >= self.filter_in_code_from and fetch > self.candidates:
-            hits = self.index.store.search(vector, fetch)
-            inside = [h for h in hits if _inside(h.metadata.get("date_int"), lo, hi)]
-            if len(inside) >= self.candidates or len(hits) < fetch:  # exact: enough, or all
-                return inside[: self.candidates]
-        return self.index.store.search(vector, self.candidates, where)
+            hits = store.search(vector, fetch)
+            kept = [h for h in hits if _inside(h.metadata.get("date_int"), lo, hi)]
+            if len(kept) >= self.candidates or len(hits) < fetch:  # exact: enough, or all
+                return kept[: self.candidates]
+        return store.search(vector, self.candidates, where)
 
     def search(
         self,

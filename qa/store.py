@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlparse
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 
@@ -92,6 +93,24 @@ class ChunkStore:
         return [
             StoredChunk(i, d or "", dict(m or {}), 1.0 - float(dist))
             for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
+        ]
+
+    def nearest_among(self, vector: list[float], ids: list[str], k: int) -> list[StoredChunk]:
+        """The `k` chunks of `ids` nearest to `vector`, by exact cosine (vectors are normalized):
+        for a few thousand ids this is faster than an HNSW search with a `where` filter."""
+        if not ids or k <= 0:
+            return []
+        found = self.collection.get(ids=ids, include=["embeddings"])
+        if not found["ids"]:
+            return []
+        similarity = np.asarray(found["embeddings"], dtype=np.float32) @ np.asarray(
+            vector, dtype=np.float32
+        )
+        best = np.argsort(-similarity, kind="stable")[:k]
+        chosen = {found["ids"][i]: float(similarity[i]) for i in best}
+        chunks = {c.chunk_id: c for c in self.get(ids=list(chosen))}
+        return [
+            replace(chunks[cid], similarity=sim) for cid, sim in chosen.items() if cid in chunks
         ]
 
     def get(
