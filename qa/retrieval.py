@@ -89,11 +89,12 @@ class Retriever:
     """Dense + BM25 candidates fused by RRF, capped per article, inside a date range.
 
     Chroma's `where` on a date range costs 10x the plain search at 10k chunks and 100-300x at
-    100k (bench/date_filter.py), so the range is applied here, chosen from the chunk dates the
-    BM25 index keeps in memory: up to `exact_up_to` chunks in range are compared one by one
-    (exact cosine); a wider range filters an over-fetched plain search, used only when it
-    holds `candidates` chunks in range (or the whole index), so its result is the exact
-    filter's; otherwise Chroma's `where` does it.
+    100k (bench/date_filter.py), so the range is resolved here from the chunk dates the BM25
+    index keeps in memory: a range holding at least `filter_in_code_from` of the chunks
+    filters an over-fetched plain search (used only when it holds `candidates` chunks in
+    range, or the whole index, so its result is the exact filter's); otherwise Chroma searches
+    among the in-range chunk ids, which costs about the same at any range size. `where` is
+    left for an index without BM25 state or a range of more than `ids_up_to` chunks.
     """
 
     def __init__(
@@ -103,9 +104,9 @@ class Retriever:
         candidates: int = 40,
         rrf_k: int = 60,
         per_source: int = 2,
-        filter_in_code_from: float = 0.05,
-        max_overfetch: int = 1500,
-        exact_up_to: int = 3000,
+        filter_in_code_from: float = 0.3,
+        max_overfetch: int = 500,
+        ids_up_to: int = 50_000,
     ) -> None:
         self.index = index
         self.embedder = embedder
@@ -114,7 +115,7 @@ class Retriever:
         self.per_source = per_source
         self.filter_in_code_from = filter_in_code_from  # share of chunks inside the range
         self.max_overfetch = max_overfetch
-        self.exact_up_to = exact_up_to  # chunks in range compared one by one, below this
+        self.ids_up_to = ids_up_to  # longest list of in-range ids handed to Chroma
 
     def dense(self, vector: list[float], dates: DateFilter) -> list[StoredChunk]:
         """The `candidates` nearest chunks inside the date range."""
@@ -126,9 +127,6 @@ class Retriever:
         lexical = self.index.lexical()  # every chunk's date, in memory
         inside = lexical.in_range(lo, hi)
         count, total = int(inside.sum()), len(inside)
-        if total and count <= self.exact_up_to:  # few chunks in range: compare with each
-            ids = [lexical.chunk_ids[i] for i in np.flatnonzero(inside)]
-            return store.nearest_among(vector, ids, self.candidates)
         share = count / total if total else 1.0
         fetch = min(self.max_overfetch, math.ceil(self.candidates / max(share, 1e-9) * 1.5))
         if share >= self.filter_in_code_from and fetch > self.candidates:
@@ -136,6 +134,9 @@ class Retriever:
             kept = [h for h in hits if _inside(h.metadata.get("date_int"), lo, hi)]
             if len(kept) >= self.candidates or len(hits) < fetch:  # exact: enough, or all
                 return kept[: self.candidates]
+        if total and count <= self.ids_up_to:
+            ids = [lexical.chunk_ids[i] for i in np.flatnonzero(inside)]
+            return store.nearest_among(vector, ids, self.candidates)
         return store.search(vector, self.candidates, where)
 
     def search(

@@ -146,13 +146,14 @@ def test_date_filter_in_code_gives_the_exact_filters_candidates(
     dated_index: Index, date_from: date | None, date_to: date | None
 ) -> None:
     index = dated_index
-    where = Retriever(index, index.embedder, 8, filter_in_code_from=2.0, exact_up_to=0)
+    where = Retriever(index, index.embedder, 8, filter_in_code_from=2.0, ids_up_to=0)
     strategies = {
-        "one by one": Retriever(index, index.embedder, 8, exact_up_to=10_000),
+        "in-range ids": Retriever(index, index.embedder, 8, filter_in_code_from=2.0),
         # a small over-fetch, so that both of its exits run
         "over-fetch": Retriever(
-            index, index.embedder, 8, filter_in_code_from=0.0, max_overfetch=12, exact_up_to=0
+            index, index.embedder, 8, filter_in_code_from=0.0, max_overfetch=12, ids_up_to=0
         ),
+        "default": Retriever(index, index.embedder, 8),
     }
     dates = DateFilter(date_from, date_to)
     lo = int(date_from.strftime("%Y%m%d")) if date_from else 0
