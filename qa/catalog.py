@@ -22,8 +22,10 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    inspect,
     select,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
@@ -39,6 +41,7 @@ articles = Table(
     Column("text", Text, nullable=False),
     Column("content_hash", String(64), nullable=False, index=True),
     Column("chunk_count", Integer, nullable=False),
+    Column("url", Text, nullable=True),
 )
 state = Table(
     "qa_state",
@@ -55,6 +58,7 @@ class ArticleRow:
     date: date | None
     content_hash: str
     chunk_count: int
+    url: str | None = None
 
 
 def make_engine(url: str) -> Engine:
@@ -69,6 +73,9 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
     metadata.create_all(engine)
+    if "url" not in {c["name"] for c in inspect(engine).get_columns("qa_articles")}:
+        with engine.begin() as conn:  # a catalog made before articles had a URL
+            conn.execute(sql_text("ALTER TABLE qa_articles ADD COLUMN url TEXT"))
     return engine
 
 
@@ -78,7 +85,7 @@ class Catalog:
 
     def rows(self) -> dict[str, ArticleRow]:
         cols = [articles.c.source, articles.c.title, articles.c.date]
-        cols += [articles.c.content_hash, articles.c.chunk_count]
+        cols += [articles.c.content_hash, articles.c.chunk_count, articles.c.url]
         with self.engine.connect() as conn:
             return {r.source: ArticleRow(*r) for r in conn.execute(select(*cols))}
 
@@ -96,6 +103,7 @@ class Catalog:
             "text": article.text,
             "content_hash": article.content_hash,
             "chunk_count": chunk_count,
+            "url": article.url,
         }
         with self.engine.begin() as conn:
             conn.execute(delete(articles).where(articles.c.source == article.source))

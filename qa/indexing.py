@@ -72,10 +72,11 @@ class Stats:
 
 
 def _same(article: Article, row: ArticleRow) -> bool:
-    return (row.content_hash, row.title, row.date) == (
+    return (row.content_hash, row.title, row.date, row.url) == (
         article.content_hash,
         article.title,
         article.date,
+        article.url,
     )
 
 

@@ -27,6 +27,7 @@ class DocumentInfo(BaseModel):
     date: dt.date | None = Field(description="null means the date is unknown.")
     chunks: int
     lead: str | None = Field(None, description="The first sentence, a label when title is null.")
+    url: str | None = Field(None, description="Where the article was published, if known.")
 
 
 class DocumentPage(BaseModel):
