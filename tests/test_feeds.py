@@ -274,3 +274,63 @@ def test_parse_feed_reads_atom_dates_as_written() -> None:
         date(2024, 3, 14),
     )
     assert undated.day is None
+
+
+def test_the_service_polls_indexes_and_reports_feeds_in_readyz(
+    tmp_path: Path, site: tuple[Site, str]
+) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from qa.api import create_app
+    from qa.engine import Engine
+
+    server, base = site
+    serve_feed(server, base, ITEMS)
+    server.pages["/news/orchard-frost"] = (500, b"server error")
+    broken = f"{base}/gone.xml"
+    settings = settings_for(tmp_path, base, feed_seconds=1, feeds=[f"{base}/feed.xml", broken])
+    embedder = HashEmbedder()
+    engine = Engine(settings, Index(settings, embedder), embedder)
+    with TestClient(create_app(settings, engine)) as client:
+        deadline = time.monotonic() + 30
+        while engine.index.catalog.count() < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        ready = client.get("/readyz")
+        assert ready.status_code == 200  # a failing feed is reported, not a failed service
+        feeds = ready.json()["feeds"]
+        assert feeds[broken]["ok"] is False and "HTTP 404" in feeds[broken]["error"]
+        assert feeds[f"{base}/feed.xml"]["error"] == "1 of 3 entries failed"
+        assert feeds[f"{base}/feed.xml"]["last_polled"]
+        documents = client.get("/documents").json()["documents"]
+        assert {d["url"] for d in documents} == {
+            f"{base}/news/harbour-bridge.html",
+            f"{base}/news/library-vote?id=7",
+        }
+        server.pages["/news/orchard-frost"] = (200, (PAGES / "orchard-frost.html").read_bytes())
+        while engine.index.catalog.count() < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert engine.index.catalog.count() == 3  # retried at a later poll, then indexed
+
+
+@pytest.mark.slow  # the reader's first answer loads spaCy (about 8 s)
+def test_a_cited_feed_article_carries_its_link(tmp_path: Path, site: tuple[Site, str]) -> None:
+    from fastapi.testclient import TestClient
+
+    from qa.api import create_app
+    from qa.engine import Engine
+
+    server, base = site
+    serve_feed(server, base, ITEMS)
+    settings = settings_for(tmp_path, base)
+    asyncio.run(poll(settings))
+    embedder = HashEmbedder()
+    engine = Engine(settings, Index(settings, embedder), embedder)
+    engine.index.ingest()
+    with TestClient(create_app(settings, engine)) as client:
+        question = "How much did the new harbour bridge in Port Vessa cost?"
+        answer = client.post("/ask", json={"question": question}).json()
+    assert not answer["refused"]
+    assert {c["url"] for c in answer["citations"]} == {f"{base}/news/harbour-bridge.html"}
+    assert {c["date"] for c in answer["citations"]} == {"2024-03-14"}
