@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import os
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +23,7 @@ from qa.config import Settings
 from qa.feeds import STATE_FILE, FeedState, entry_path, parse_feed, poll, read_feed_file
 from qa.indexing import Index
 from qa.retrieval import Passage
-from tests.conftest import HashEmbedder, free_port, make_settings
+from tests.conftest import ROOT, HashEmbedder, free_port, make_settings
 
 PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
 FEEDS = Path(__file__).resolve().parent / "fixtures" / "feeds"
@@ -334,3 +337,41 @@ def test_a_cited_feed_article_carries_its_link(tmp_path: Path, site: tuple[Site,
     assert not answer["refused"]
     assert {c["url"] for c in answer["citations"]} == {f"{base}/news/harbour-bridge.html"}
     assert {c["date"] for c in answer["citations"]} == {"2024-03-14"}
+
+
+def _qa(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    clean |= {"QA_CORPUS_DIR": str(tmp_path / "corpus"), "QA_INDEX_DIR": str(tmp_path / "idx")}
+    return subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "qa"), *args],
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.slow  # real processes with the real model
+def test_qa_ingest_feeds_and_a_saved_feed_file(tmp_path: Path, site: tuple[Site, str]) -> None:
+    server, base = site
+    serve_feed(server, base, ITEMS)
+    server.pages["/news/orchard-frost"] = (500, b"server error")
+    missing = _qa(["ingest", "--feeds"], tmp_path)
+    assert missing.returncode == 2 and "QA_FEEDS" in missing.stderr
+    feeds = json.dumps([f"{base}/feed.xml"])
+    env = {"QA_FEEDS": feeds, "QA_FEED_HOST_DELAY_S": "0"}
+    first = _qa(["ingest", "--feeds", "--json"], tmp_path, **env)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout[first.stdout.index("{") :])
+    assert summary["added"] == 2 and summary["feed_entries_written"] == 2
+    status = summary["feeds"][f"{base}/feed.xml"]
+    assert (status["ok"], status["error"]) == (False, "1 of 3 entries failed")
+    assert [p["source"] for p in summary["problems"]] == [f"{base}/news/orchard-frost"]
+
+    saved = tmp_path / "saved.xml"
+    saved.write_text((FEEDS / "saved.xml").read_text().replace("PORT", str(free_port())))
+    second = _qa(["ingest", str(saved)], tmp_path, **env)
+    assert second.returncode == 0, second.stderr
+    assert "added 2," in second.stdout  # the saved feed's two entries; nothing polled
+    assert ("/feed.xml", 304) not in server.requests()
