@@ -192,6 +192,9 @@ async def _store(
             _write(path, await _entry(fetcher, entry))
         except FeedError as exc:
             return exc
+        except Exception as exc:  # a parser's or the disk's failure: this entry only
+            log.exception("feed entry %s failed", entry.link or entry.key)
+            return FeedError(f"{entry.link or entry.key} failed: {exc!r}")
         report.written.append(path)
         return None
 
@@ -230,8 +233,10 @@ async def _poll_one(
             new=len(report.written) - before,
             not_modified=got.status == 304,
         )
-    except FeedError as exc:
-        status = FeedStatus(ok=False, error=str(exc)[:500], last_polled=now)
+    except Exception as exc:  # this feed only; the others go on
+        if not isinstance(exc, FeedError):
+            log.exception("feed %s failed", url)
+        status = FeedStatus(ok=False, error=str(exc)[:500] or repr(exc), last_polled=now)
         message = f"feed not read: {exc}; tried again at the next poll"
         report.problems.append(Problem(url, message, True))
     record["status"] = asdict(status)

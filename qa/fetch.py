@@ -31,6 +31,7 @@ class Fetcher:
     def __init__(self, settings: Settings) -> None:
         self.max_bytes = settings.feed_max_bytes
         self.delay = settings.feed_host_delay_s
+        self.deadline = 3 * settings.feed_timeout_s  # the whole request, body included
         self.client = httpx.AsyncClient(
             follow_redirects=True,
             max_redirects=5,
@@ -71,8 +72,9 @@ class Fetcher:
         async with self.slots, lock:
             await self._turn(parts.hostname)
             try:
-                return await self._get(url, headers)
-            except httpx.TimeoutException as exc:
+                async with asyncio.timeout(self.deadline):  # a server dripping bytes too
+                    return await self._get(url, headers)
+            except (httpx.TimeoutException, TimeoutError) as exc:
                 raise FeedError(f"{url} timed out (QA_FEED_TIMEOUT_S): {exc!r}") from exc
             except httpx.HTTPError as exc:
                 raise FeedError(f"{url} cannot be fetched: {exc!r}") from exc

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -35,6 +36,7 @@ class Site:
 
     pages: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     log: list[tuple[str, int]] = field(default_factory=list)  # (path, status answered)
+    drip: set[str] = field(default_factory=set)  # paths sent a byte at a time, slowly
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def requests(self, since: int = 0) -> list[tuple[str, int]]:
@@ -57,6 +59,12 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 self.send_header("ETag", etag)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            if self.path in site.drip:
+                for byte in body[:40]:
+                    time.sleep(0.1)
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                return
             self.wfile.write(body)
 
         def log_message(self, format: str, *args: object) -> None:
@@ -218,6 +226,18 @@ def test_pages_over_the_size_cap_are_refused(tmp_path: Path, site: tuple[Site, s
     assert "QA_FEED_MAX_BYTES" in report.problems[0].message
 
 
+def test_a_page_that_drips_is_cut_by_the_request_deadline(
+    tmp_path: Path, site: tuple[Site, str]
+) -> None:
+    server, base = site
+    serve_feed(server, base, ITEMS[:1])
+    server.drip.add("/news/harbour-bridge.html")  # each read is quick, the whole is 4 s
+    started = time.monotonic()
+    report = asyncio.run(poll(settings_for(tmp_path, base, feed_timeout_s=0.4)))
+    assert time.monotonic() - started < 3.5
+    assert report.written == [] and "timed out" in report.problems[0].message
+
+
 def test_nothing_is_fetched_without_feeds(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, tmp_path)
     report = asyncio.run(poll(settings))
@@ -282,8 +302,6 @@ def test_parse_feed_reads_atom_dates_as_written() -> None:
 def test_the_service_polls_indexes_and_reports_feeds_in_readyz(
     tmp_path: Path, site: tuple[Site, str]
 ) -> None:
-    import time
-
     from fastapi.testclient import TestClient
 
     from qa.api import create_app
