@@ -37,6 +37,7 @@ FEED_TYPES = (".xml", ".rss", ".atom")
 STATE_FILE = "feeds.json"
 FOLDER = "feeds"  # inside the corpus folder
 MAX_SEEN = 5000  # entry keys remembered per feed
+MAX_TRIES = 5  # polls an entry that keeps failing is tried at, then given up (and reported)
 
 
 @dataclass(frozen=True)
@@ -223,8 +224,15 @@ async def _poll_one(
         done, failed = await _store(fetcher, list(todo.values()), corpus_dir, report)
         if got.status != 304:
             record["etag"], record["last_modified"] = got.etag, got.last_modified
+        tries = {e.key: record.get("tries", {}).get(e.key, 0) + 1 for e in failed}
+        given_up = [k for k, n in tries.items() if n >= MAX_TRIES]
+        for key in given_up:
+            message = f"entry given up after {MAX_TRIES} failed polls"
+            report.problems.append(Problem(todo[key].link or key, message, True))
+        done += given_up
         record["seen"] = (record["seen"] + [k for k in done if k not in seen])[-MAX_SEEN:]
-        record["pending"] = [_entry_json(e) for e in failed]
+        record["pending"] = [_entry_json(e) for e in failed if e.key not in given_up]
+        record["tries"] = {k: n for k, n in tries.items() if k not in given_up}
         error = f"{len(failed)} of {len(todo)} entries failed" if failed else None
         status = FeedStatus(
             ok=not failed,

@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from qa.config import Settings
-from qa.feeds import STATE_FILE, FeedState, entry_path, parse_feed, poll, read_feed_file
+from qa.feeds import MAX_TRIES, STATE_FILE, FeedState, entry_path, parse_feed, poll, read_feed_file
 from qa.indexing import Index
 from qa.retrieval import Passage
 from tests.conftest import ROOT, HashEmbedder, free_port, make_settings
@@ -199,6 +199,20 @@ def test_a_broken_entry_is_reported_the_rest_indexed_and_it_is_retried(
     state = FeedState(settings.index_dir / STATE_FILE).feed(f"{base}/feed.xml")
     assert [p["link"] for p in state["pending"]] == [f"{base}/news/library-vote?id=7"]
     assert len(index.ingest().added) == 1
+
+
+def test_an_entry_that_keeps_failing_is_given_up(tmp_path: Path, site: tuple[Site, str]) -> None:
+    server, base = site
+    server.pages["/news/orchard-frost"] = (500, b"server error")
+    serve_feed(server, base, ITEMS[1:2])
+    settings = settings_for(tmp_path, base)
+    reports = [asyncio.run(poll(settings)) for _ in range(MAX_TRIES)]
+    assert all(r.written == [] for r in reports)
+    assert "given up after" in reports[-1].problems[-1].message
+    seen = len(server.requests())
+    last = asyncio.run(poll(settings))
+    assert server.requests(seen) == [("/feed.xml", 304)] and last.problems == []
+    assert last.feeds[f"{base}/feed.xml"].ok
 
 
 def test_a_failing_feed_never_stops_the_others(tmp_path: Path, site: tuple[Site, str]) -> None:
