@@ -106,13 +106,6 @@ def parse_feed(data: bytes, base: str = "") -> list[Entry]:
     return entries
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
 def render(entry: Entry, html: str) -> str:
     """The corpus file of an entry: header lines, then the article text of `html`.
 
@@ -173,7 +166,7 @@ async def _entry(fetcher: Fetcher | None, entry: Entry) -> str:
     if not entry.link:
         raise FeedError(f"entry {entry.key!r} has no link to fetch")
     page = await fetcher.get(entry.link)
-    return await asyncio.to_thread(render, entry, _decode(page.body))
+    return await asyncio.to_thread(render, entry, page.text())
 
 
 async def _store(
@@ -299,7 +292,7 @@ async def read_feed_file(settings: Settings, path: Path, fetch: bool = True) -> 
             except FeedError as exc:
                 log.warning("%s: %s; using the entry's summary", entry.link, exc)
                 return entry
-            return Entry(**{**asdict(entry), "content": _decode(page.body)})
+            return Entry(**{**asdict(entry), "content": page.text()})
 
         new = [e for e in entries if not entry_path(settings.corpus_dir, e.link or e.key).exists()]
         todo = await asyncio.gather(*(with_fallback(e) for e in new))

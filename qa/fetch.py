@@ -23,6 +23,17 @@ class Fetched:
     body: bytes
     etag: str | None
     last_modified: str | None
+    charset: str | None = None  # of the Content-Type header
+
+    def text(self) -> str:
+        """The body decoded by its declared charset, else UTF-8, else Windows-1252."""
+        for encoding in (self.charset, "utf-8-sig"):
+            if encoding:
+                try:
+                    return self.body.decode(encoding)
+                except (LookupError, UnicodeDecodeError):
+                    pass
+        return self.body.decode("cp1252", errors="replace")
 
 
 class Fetcher:
@@ -105,4 +116,5 @@ class Fetcher:
                 body=body,
                 etag=response.headers.get("ETag"),
                 last_modified=response.headers.get("Last-Modified"),
+                charset=response.charset_encoding,
             )

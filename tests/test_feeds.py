@@ -37,6 +37,7 @@ class Site:
     pages: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     log: list[tuple[str, int]] = field(default_factory=list)  # (path, status answered)
     drip: set[str] = field(default_factory=set)  # paths sent a byte at a time, slowly
+    types: dict[str, str] = field(default_factory=dict)  # path -> Content-Type
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def requests(self, since: int = 0) -> list[tuple[str, int]]:
@@ -58,6 +59,8 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             if status in (200, 304):
                 self.send_header("ETag", etag)
             self.send_header("Content-Length", str(len(body)))
+            if self.path in site.types:
+                self.send_header("Content-Type", site.types[self.path])
             self.end_headers()
             if self.path in site.drip:
                 for byte in body[:40]:
@@ -250,6 +253,19 @@ def test_a_page_that_drips_is_cut_by_the_request_deadline(
     report = asyncio.run(poll(settings_for(tmp_path, base, feed_timeout_s=0.4)))
     assert time.monotonic() - started < 3.5
     assert report.written == [] and "timed out" in report.problems[0].message
+
+
+def test_a_page_is_decoded_by_its_declared_charset(tmp_path: Path, site: tuple[Site, str]) -> None:
+    server, base = site
+    page = "<html><body><article><p>The Café Zürich reopened on the quay on Monday.</p>"
+    server.pages["/news/harbour-bridge.html"] = (
+        200,
+        f"{page}</article></body></html>".encode("latin-1"),
+    )
+    server.types["/news/harbour-bridge.html"] = "text/html; charset=ISO-8859-1"
+    serve_feed(server, base, ITEMS[:1])
+    (path,) = asyncio.run(poll(settings_for(tmp_path, base))).written
+    assert "The Café Zürich reopened" in path.read_text(encoding="utf-8")
 
 
 def test_nothing_is_fetched_without_feeds(tmp_path: Path) -> None:
