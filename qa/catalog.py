@@ -42,6 +42,7 @@ articles = Table(
     Column("content_hash", String(64), nullable=False, index=True),
     Column("chunk_count", Integer, nullable=False),
     Column("url", Text, nullable=True),
+    Column("author", Text, nullable=True),
 )
 state = Table(
     "qa_state",
@@ -59,6 +60,7 @@ class ArticleRow:
     content_hash: str
     chunk_count: int
     url: str | None = None
+    author: str | None = None
 
 
 def make_engine(url: str) -> Engine:
@@ -73,9 +75,11 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
     metadata.create_all(engine)
-    if "url" not in {c["name"] for c in inspect(engine).get_columns("qa_articles")}:
-        with engine.begin() as conn:  # a catalog made before articles had a URL
-            conn.execute(sql_text("ALTER TABLE qa_articles ADD COLUMN url TEXT"))
+    have = {c["name"] for c in inspect(engine).get_columns("qa_articles")}
+    for name in ("url", "author"):  # a catalog made before articles had them
+        if name not in have:
+            with engine.begin() as conn:
+                conn.execute(sql_text(f"ALTER TABLE qa_articles ADD COLUMN {name} TEXT"))
     return engine
 
 
@@ -86,6 +90,7 @@ class Catalog:
     def rows(self) -> dict[str, ArticleRow]:
         cols = [articles.c.source, articles.c.title, articles.c.date]
         cols += [articles.c.content_hash, articles.c.chunk_count, articles.c.url]
+        cols += [articles.c.author]
         with self.engine.connect() as conn:
             return {r.source: ArticleRow(*r) for r in conn.execute(select(*cols))}
 
@@ -104,6 +109,7 @@ class Catalog:
             "content_hash": article.content_hash,
             "chunk_count": chunk_count,
             "url": article.url,
+            "author": article.author,
         }
         with self.engine.begin() as conn:
             conn.execute(delete(articles).where(articles.c.source == article.source))

@@ -40,6 +40,7 @@ class Article:
     date: date | None  # None: the article carries no date, and we never guess one
     title: str | None = None
     url: str | None = None  # where it was published (feeds, `URL:` lines, canonical links)
+    author: str | None = None
 
     @property
     def content_hash(self) -> str:
@@ -104,9 +105,15 @@ def _decode(data: bytes, source: str, problems: list[Problem]) -> str:
 
 
 def _article(
-    source: str, raw: str, day: date | None, title: str | None, url: str | None = None
+    source: str,
+    raw: str,
+    day: date | None,
+    title: str | None,
+    url: str | None = None,
+    author: str | None = None,
 ) -> Article:
-    return Article(source=source, text=clean_text(raw), date=day, title=title or None, url=url)
+    text = clean_text(raw)
+    return Article(source, text, day, title or None, url or None, author or None)
 
 
 def parse_document(source: str, raw: str, problems: list[Problem] | None = None) -> Article:
@@ -125,7 +132,7 @@ def parse_document(source: str, raw: str, problems: list[Problem] | None = None)
         problems.extend(Problem(source, f"{note}: {dated}", False) for note in header.notes)
         if header.date is None and not header.notes:
             problems.append(Problem(source, "no date found: shown as date unknown", False))
-    return _article(source, header.body, header.date, header.title, header.url)
+    return _article(source, header.body, header.date, header.title, header.url, header.author)
 
 
 def _json_record(line: str) -> dict[str, object] | str:

@@ -48,6 +48,7 @@ class Entry:
     day: date | None  # as the feed dates it; None: undated
     content: str | None = None  # full content (content:encoded, Atom content)
     summary: str | None = None
+    author: str | None = None
 
 
 @dataclass
@@ -101,6 +102,7 @@ def parse_feed(data: bytes, base: str = "") -> list[Entry]:
                 day=day,
                 content=str(content[0].get("value") or "") or None if content else None,
                 summary=str(item.get("summary") or "") or None,
+                author=" ".join(str(item.get("author") or "").split()) or None,
             )
         )
     return entries
@@ -126,6 +128,8 @@ def render(entry: Entry, html: str) -> str:
         lines.append(f"Date: {day.isoformat()}")
     if title := entry.title or page.title:
         lines.append(f"Title: {title}")
+    if author := entry.author or page.author:
+        lines.append(f"Author: {author}")
     if entry.link:
         lines.append(f"URL: {entry.link}")
     return "\n".join(lines) + "\n\n" + body + "\n"

@@ -72,11 +72,12 @@ class Stats:
 
 
 def _same(article: Article, row: ArticleRow) -> bool:
-    return (row.content_hash, row.title, row.date, row.url) == (
+    return (row.content_hash, row.title, row.date, row.url, row.author) == (
         article.content_hash,
         article.title,
         article.date,
         article.url,
+        article.author,
     )
 
 

@@ -46,9 +46,9 @@ def _markup(tree: Any) -> Header:
     return meta
 
 
-def _extract(raw: str) -> tuple[str, str | None, str | None]:
-    """(main text with blank lines between paragraphs, title, canonical URL) by trafilatura,
-    or its baseline extraction (every paragraph) when it finds no main text."""
+def _extract(raw: str) -> tuple[str, str | None, str | None, str | None]:
+    """(main text with blank lines between paragraphs, title, canonical URL, author) by
+    trafilatura, or its baseline extraction (every paragraph) when it finds no main text."""
     import trafilatura
 
     document = trafilatura.bare_extraction(
@@ -65,7 +65,8 @@ def _extract(raw: str) -> tuple[str, str | None, str | None]:
         text = trafilatura.baseline(raw)[1]
     title = document.title if document is not None else None
     url = document.url if document is not None else None
-    return text.replace("\n", "\n\n"), title, url
+    author = document.author if document is not None else None
+    return text.replace("\n", "\n\n"), title, url, author
 
 
 def parse_html(raw: str) -> Header:
@@ -76,11 +77,12 @@ def parse_html(raw: str) -> Header:
     except (ParserError, ValueError) as exc:
         raise ValueError(f"not an HTML page: {exc}") from exc
     meta = _markup(tree)
-    text, title, url = _extract(raw)
+    text, title, url, author = _extract(raw)
     header = split_header(text)  # header lines at the top of the article's own text
     if meta.date_rank < 9:  # the markup's date wins over a date line in the text
         header.date, header.date_rank = meta.date, meta.date_rank
     header.title = meta.title or title or header.title
-    header.url = url if url and url.startswith(("http://", "https://")) else None
+    header.url = url if url and url.startswith(("http://", "https://")) else header.url
+    header.author = author or header.author
     header.notes = meta.notes + header.notes
     return header

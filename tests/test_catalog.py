@@ -53,5 +53,6 @@ def test_a_catalog_made_before_urls_gains_the_column(tmp_path: Path) -> None:
         old.execute("INSERT INTO qa_articles VALUES ('old.txt', NULL, NULL, 'Old.', 'h', 1)")
     catalog = Catalog(make_engine(f"sqlite:///{path}"))
     assert catalog.rows()["old.txt"].url is None
-    catalog.put(Article("new.txt", "New.", None, url="https://news.example/new"), 1)
+    catalog.put(Article("new.txt", "New.", None, url="https://news.example/new", author="A. B."), 1)
     assert catalog.rows()["new.txt"].url == "https://news.example/new"
+    assert catalog.rows()["new.txt"].author == "A. B."

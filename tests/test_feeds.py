@@ -144,6 +144,7 @@ def test_three_entries_are_followed_indexed_and_not_fetched_again(
     assert set(rows) == {base + path for path, *_ in ITEMS}
     bridge = rows[f"{base}/news/harbour-bridge.html"]
     assert (bridge.title, bridge.date) == ("Harbour bridge opens", date(2024, 3, 14))
+    assert bridge.author == "Ilse Marwood"  # the feed names none: the page's
     assert bridge.source.startswith("feeds/127.0.0.1/harbour-bridge-")
     text = index.catalog.text(bridge.source) or ""
     assert "lifting bridge over the inner harbour" in text

@@ -54,6 +54,7 @@ def test_page_chunks_hold_the_article_and_no_boilerplate(name: str) -> None:
     assert result.problems == []
     assert article.title == want["title"]
     assert article.date == date.fromisoformat(want["date"])
+    assert article.author == want["author"]
     chunks = chunk_article(article, 120, 20, 256, _words)
     joined = " ".join(c.text for c in chunks)
     for paragraph in want["paragraphs"]:

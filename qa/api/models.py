@@ -28,6 +28,7 @@ class DocumentInfo(BaseModel):
     chunks: int
     lead: str | None = Field(None, description="The first sentence, a label when title is null.")
     url: str | None = Field(None, description="Where the article was published, if known.")
+    author: str | None = Field(None, description="The article's author, if known.")
 
 
 class DocumentPage(BaseModel):

@@ -26,6 +26,7 @@ def info(row: Any, text: str | None = None) -> DocumentInfo:
         chunks=row.chunk_count,
         lead=lead(text) if text and not row.title else None,
         url=row.url,
+        author=row.author,
     )
 
 
