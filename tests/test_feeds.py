@@ -21,6 +21,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from qa.config import Settings
+from qa.consistency import verify_index
 from qa.feeds import MAX_TRIES, STATE_FILE, FeedState, entry_path, parse_feed, poll, read_feed_file
 from qa.indexing import Index
 from qa.retrieval import Passage
@@ -153,6 +154,7 @@ def test_three_entries_are_followed_indexed_and_not_fetched_again(
     assert hits and all(h.meta.url == f"{base}/news/harbour-bridge.html" for h in hits)
     passage = Passage.from_stored(hits[0], 1.0, None, None)
     assert passage.url == f"{base}/news/harbour-bridge.html"
+    assert verify_index(index) == []  # catalog, chunks and files agree, URLs included
 
     seen = len(server.requests())
     again = asyncio.run(poll(settings))
