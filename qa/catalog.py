@@ -22,8 +22,10 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    inspect,
     select,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
@@ -39,6 +41,8 @@ articles = Table(
     Column("text", Text, nullable=False),
     Column("content_hash", String(64), nullable=False, index=True),
     Column("chunk_count", Integer, nullable=False),
+    Column("url", Text, nullable=True),
+    Column("author", Text, nullable=True),
 )
 state = Table(
     "qa_state",
@@ -55,6 +59,8 @@ class ArticleRow:
     date: date | None
     content_hash: str
     chunk_count: int
+    url: str | None = None
+    author: str | None = None
 
 
 def make_engine(url: str) -> Engine:
@@ -69,6 +75,11 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
     metadata.create_all(engine)
+    have = {c["name"] for c in inspect(engine).get_columns("qa_articles")}
+    for name in ("url", "author"):  # a catalog made before articles had them
+        if name not in have:
+            with engine.begin() as conn:
+                conn.execute(sql_text(f"ALTER TABLE qa_articles ADD COLUMN {name} TEXT"))
     return engine
 
 
@@ -78,7 +89,8 @@ class Catalog:
 
     def rows(self) -> dict[str, ArticleRow]:
         cols = [articles.c.source, articles.c.title, articles.c.date]
-        cols += [articles.c.content_hash, articles.c.chunk_count]
+        cols += [articles.c.content_hash, articles.c.chunk_count, articles.c.url]
+        cols += [articles.c.author]
         with self.engine.connect() as conn:
             return {r.source: ArticleRow(*r) for r in conn.execute(select(*cols))}
 
@@ -96,6 +108,8 @@ class Catalog:
             "text": article.text,
             "content_hash": article.content_hash,
             "chunk_count": chunk_count,
+            "url": article.url,
+            "author": article.author,
         }
         with self.engine.begin() as conn:
             conn.execute(delete(articles).where(articles.c.source == article.source))

@@ -43,6 +43,7 @@ class ChunkMeta:
     date: date | None = None
     title: str | None = None
     flagged: Spans | None = None  # instruction-like sentences; None: not computed (old index)
+    url: str | None = None  # where the article was published, when known
 
     @property
     def date_int(self) -> int | None:
@@ -64,6 +65,8 @@ class ChunkMeta:
             meta["title"] = self.title
         if self.flagged is not None:
             meta["flagged"] = encode_spans(self.flagged)
+        if self.url:
+            meta["url"] = self.url
         return meta
 
     @classmethod
@@ -79,6 +82,7 @@ class ChunkMeta:
             date=parse_date(meta.get("date")),
             title=meta.get("title") or None,
             flagged=decode_spans(meta["flagged"]) if "flagged" in meta else None,
+            url=meta.get("url") or None,
         )
 
 
@@ -93,6 +97,7 @@ class Chunk:
     title: str | None
     content_hash: str
     article_hash: str
+    url: str | None = None
 
     @property
     def meta(self) -> ChunkMeta:
@@ -106,6 +111,7 @@ class Chunk:
             date=self.date,
             title=self.title,
             flagged=flag_spans(self.text),
+            url=self.url,
         )
 
     def metadata(self) -> dict[str, Any]:
@@ -179,6 +185,7 @@ def chunk_article(
         content_hash = hashlib.sha1(body.encode()).hexdigest()
         key = "\x1f".join(
             [article.source, str(article.date), article.title or "", str(start), content_hash]
+            + ([article.url] if article.url else [])  # ids of articles without a URL unchanged
         )
         chunks.append(
             Chunk(
@@ -191,6 +198,7 @@ def chunk_article(
                 title=article.title,
                 content_hash=content_hash,
                 article_hash=article_hash,
+                url=article.url,
             )
         )
     return chunks

@@ -134,6 +134,7 @@ class CitationBuilder:
                 start=start,
                 end=end,
                 quote=p.text[start - p.start : end - p.start],
+                url=p.url,
             )
         )
         return n

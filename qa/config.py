@@ -9,6 +9,8 @@ from typing import Literal, get_args
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from qa import __version__
+
 Backend = Literal["extractive", "llamacpp", "openai"]
 BACKENDS: tuple[str, ...] = get_args(Backend)  # the one list of answer backend names
 
@@ -97,6 +99,25 @@ class Settings(BaseSettings):
     max_concurrency: int = Field(4, ge=1, le=64, description="Concurrent answer computations.")
     write_wait_s: float = Field(
         30.0, gt=0, description="Longest wait of an upload/delete/ingest for its turn; then 409."
+    )
+
+    # feeds (nothing is fetched unless feeds are set)
+    feeds: list[str] = Field(
+        default_factory=list, description='RSS/Atom feed URLs (JSON: ["https://…/rss"]).'
+    )
+    feed_seconds: int = Field(0, ge=0, description="Poll the feeds every N s in serve; 0 = off.")
+    feed_timeout_s: float = Field(20.0, gt=0, description="Timeout of one feed or page request.")
+    feed_max_bytes: int = Field(
+        5_000_000, ge=1024, description="Largest feed or page downloaded; bigger ones fail."
+    )
+    feed_host_delay_s: float = Field(
+        1.0, ge=0, description="Pause between two requests to the same host."
+    )
+    feed_concurrency: int = Field(4, ge=1, le=32, description="Requests in flight at once.")
+    feed_user_agent: str = Field(
+        f"news-qa/{__version__} (news question answering; feed reader)",
+        min_length=1,
+        description="User-Agent of feed and page requests; add a contact URL for site owners.",
     )
 
     @property

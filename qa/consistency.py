@@ -46,8 +46,15 @@ def _corpus_differences(index: Index, found: list[Article]) -> list[str]:
                     f"article {article.source} changed on disk: catalog hash "
                     f"{row.content_hash[:12]}, file hash {digest[:12]}"
                 )
-            elif (row.title, row.date) != (article.title, article.date):
-                problems.append(f"article {article.source} has another title or date on disk")
+            elif (row.title, row.date, row.url, row.author) != (
+                article.title,
+                article.date,
+                article.url,
+                article.author,
+            ):
+                problems.append(
+                    f"article {article.source} has another title, date, URL or author on disk"
+                )
     present = {a.source for a in found}
     stale = [s for s in rows if s not in present]
     if stale:

@@ -15,13 +15,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from html.parser import HTMLParser
 from importlib.resources import files
 from pathlib import Path
 
 from qa.dedupe import dedupe
 from qa.errors import CorpusError
-from qa.headers import Header, json_ld_fields, split_front_matter, split_header
+from qa.headers import split_front_matter, split_header
+from qa.webpage import parse_html
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ class Article:
     text: str  # the clean text; chunk offsets index into it
     date: date | None  # None: the article carries no date, and we never guess one
     title: str | None = None
+    url: str | None = None  # where it was published (feeds, `URL:` lines, canonical links)
+    author: str | None = None
 
     @property
     def content_hash(self) -> str:
@@ -93,84 +95,6 @@ def clean_text(raw: str) -> str:
     return "\n\n".join(dedupe(paragraphs))
 
 
-class _HTMLText(HTMLParser):
-    """Visible text of an HTML page, with block elements as paragraph breaks, and its metadata."""
-
-    SKIP = frozenset({"script", "style", "noscript", "template", "nav", "footer", "svg"})
-    BLOCK = frozenset(
-        {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "tr"}
-    )
-    PUBLISHED = frozenset({"article:published_time", "date", "pubdate", "dc.date", "datepublished"})
-    UPDATED = frozenset({"article:modified_time", "og:updated_time", "datemodified"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.meta = Header(body="")  # the date and title the page's markup states
-        self.page_title: str | None = None
-        self.time: str | None = None  # the first <time datetime>
-        self._skip = 0
-        self._in_title = False
-        self._json_ld: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag in self.SKIP:
-            self._skip += 1
-            if tag == "script" and (values.get("type") or "").lower() == "application/ld+json":
-                self._json_ld = []
-        elif tag == "title":
-            self._in_title = True
-        elif tag == "meta":
-            key = values.get("property") or values.get("name") or values.get("itemprop") or ""
-            key = key.lower()
-            if key in self.PUBLISHED:
-                self.meta.offer_date(values.get("content"), 0, f"<meta {key}>")
-            elif key in self.UPDATED:
-                self.meta.offer_date(values.get("content"), 1, f"<meta {key}>")
-            elif key == "og:title":
-                self.meta.offer_title(values.get("content"))
-        elif tag == "time" and self.time is None and values.get("datetime"):
-            self.time = values.get("datetime")
-        if tag in self.BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "script" and self._json_ld is not None:
-            found = json_ld_fields("".join(self._json_ld))
-            self._json_ld = None
-            self.meta.offer_date(found.get("datePublished"), 0, "JSON-LD datePublished")
-            self.meta.offer_date(found.get("dateModified"), 1, "JSON-LD dateModified")
-            if isinstance(found.get("headline"), str):
-                self.meta.offer_title(found["headline"])
-        if tag in self.SKIP and self._skip:
-            self._skip -= 1
-        elif tag == "title":
-            self._in_title = False
-        if tag in self.BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.page_title = (self.page_title or "") + data
-        elif self._json_ld is not None:
-            self._json_ld.append(data)
-        elif not self._skip:
-            self.parts.append(data)
-
-    def header(self) -> Header:
-        """The text's own header lines, overridden by what the markup states."""
-        header = split_header("".join(self.parts))
-        meta = self.meta
-        meta.offer_date(self.time, 0, "<time datetime>")
-        meta.offer_title(self.page_title)
-        if meta.date_rank < 9:
-            header.date, header.date_rank = meta.date, meta.date_rank
-        header.title = meta.title or header.title
-        header.notes = meta.notes + header.notes
-        return header
-
-
 def _decode(data: bytes, source: str, problems: list[Problem]) -> str:
     try:
         return data.decode("utf-8-sig")
@@ -180,8 +104,16 @@ def _decode(data: bytes, source: str, problems: list[Problem]) -> str:
         return data.decode("utf-8", errors="replace")
 
 
-def _article(source: str, raw: str, day: date | None, title: str | None) -> Article:
-    return Article(source=source, text=clean_text(raw), date=day, title=title or None)
+def _article(
+    source: str,
+    raw: str,
+    day: date | None,
+    title: str | None,
+    url: str | None = None,
+    author: str | None = None,
+) -> Article:
+    text = clean_text(raw)
+    return Article(source, text, day, title or None, url or None, author or None)
 
 
 def parse_document(source: str, raw: str, problems: list[Problem] | None = None) -> Article:
@@ -190,10 +122,7 @@ def parse_document(source: str, raw: str, problems: list[Problem] | None = None)
     An unreadable or missing date is appended to `problems`: the article stays undated.
     """
     if source.lower().endswith((".html", ".htm")):
-        parser = _HTMLText()
-        parser.feed(raw)
-        parser.close()
-        header = parser.header()
+        header = parse_html(raw)
     elif source.lower().endswith(".md"):
         header = split_front_matter(raw)
     else:
@@ -203,7 +132,7 @@ def parse_document(source: str, raw: str, problems: list[Problem] | None = None)
         problems.extend(Problem(source, f"{note}: {dated}", False) for note in header.notes)
         if header.date is None and not header.notes:
             problems.append(Problem(source, "no date found: shown as date unknown", False))
-    return _article(source, header.body, header.date, header.title)
+    return _article(source, header.body, header.date, header.title, header.url, header.author)
 
 
 def _json_record(line: str) -> dict[str, object] | str:

@@ -41,3 +41,9 @@ class BackendError(QAError):
     """An answer backend failed (LLM unreachable, timeout, token cap)."""
 
     status_code = 502
+
+
+class FeedError(QAError):
+    """A feed or a page it links to cannot be fetched or read (HTTP error, timeout, too big)."""
+
+    status_code = 502

@@ -41,6 +41,12 @@ _SEED_DATE = re.compile(r"[ \t]*date[ \t]+(?=\d|(?:" + "|".join(MONTHS) + r")\b)
 _TITLE_LINE = re.compile(
     r"[ \t]*(?:title|headline)[ \t]*:[ \t]*(?P<value>[^\n]*?)[ \t]*(?:\n|\Z)", re.I
 )
+_URL_LINE = re.compile(
+    r"[ \t]*(?:url|link|source url)[ \t]*:[ \t]*(?P<value>https?://[^\s]+)[ \t]*(?:\n|\Z)", re.I
+)
+_AUTHOR_LINE = re.compile(
+    r"[ \t]*(?:author|byline)[ \t]*:[ \t]*(?P<value>[^\n]+?)[ \t]*(?:\n|\Z)", re.I
+)
 _INLINE_TITLE = re.compile(r"[ \t]*(?:title|headline)[ \t]*:[ \t]*", re.IGNORECASE)
 _HEADING = re.compile(r"[ \t]*#[ \t]+(?P<value>[^\n]+?)[ \t#]*(?:\n|\Z)")
 _BLANK = re.compile(r"(?:[ \t]*\n)+")
@@ -58,6 +64,8 @@ class Header:
     date: date | None = None
     title: str | None = None
     notes: list[str] = field(default_factory=list)  # unreadable dates and metadata
+    url: str | None = None  # where the article was published (`URL:` line, canonical link)
+    author: str | None = None  # `Author:` line, a page's byline metadata
     date_rank: int = 9  # 0: published, 1: updated, 9: none yet
 
     def offer_date(self, raw: object, rank: int, where: str) -> None:
@@ -110,7 +118,8 @@ def split_header(raw: str) -> Header:
     """Read header lines at the top of a text article, in any order, and return the rest.
 
     Accepted: ` date 2023-11-10 [Title: …| body…]`, `Date:` / `Published:` / `Updated:` lines,
-    `Title:` lines and a Markdown `# Title`, separated by blank lines or not.
+    `Title:` lines, a Markdown `# Title`, `Author:` and `URL: https://…` lines, separated by
+    blank lines or not.
     """
     header = Header(body=raw)
     pos = _skip_blank(raw, 0)
@@ -149,6 +158,12 @@ def split_header(raw: str) -> Header:
                 value = value[: title.start()]
             if rank < header.date_rank:
                 header.offer_date(value, rank, f"{line.group('key').strip()}:")
+            pos = line.end()
+        elif header.author is None and (line := _AUTHOR_LINE.match(raw, pos)) is not None:
+            header.author = line.group("value")
+            pos = line.end()
+        elif header.url is None and (line := _URL_LINE.match(raw, pos)) is not None:
+            header.url = line.group("value")
             pos = line.end()
         elif header.title is None and (
             line := _TITLE_LINE.match(raw, pos) or _HEADING.match(raw, pos)

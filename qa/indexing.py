@@ -42,10 +42,12 @@ GROUP_CHUNKS = 256  # chunks per index() call: one embedding batch series, one c
 
 
 def _same(article: Article, row: ArticleRow) -> bool:
-    return (row.content_hash, row.title, row.date) == (
+    return (row.content_hash, row.title, row.date, row.url, row.author) == (
         article.content_hash,
         article.title,
         article.date,
+        article.url,
+        article.author,
     )
 
 

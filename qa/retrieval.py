@@ -36,6 +36,7 @@ class Passage:
     dense: float | None  # cosine similarity, when found by dense search
     lexical: float | None  # BM25 score, when found by BM25
     flagged: Spans = ()  # sentences that read as instructions to a model (offsets into text)
+    url: str | None = None  # where the article was published, when known
 
     @classmethod
     def from_stored(
@@ -55,6 +56,7 @@ class Passage:
             lexical=lexical,
             # indexes built before the flags existed: flag now, the same way ingest does
             flagged=meta.flagged if meta.flagged is not None else flag_spans(chunk.text),
+            url=meta.url,
         )
 
     def to_document(self) -> Document:

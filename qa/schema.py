@@ -59,6 +59,9 @@ class Citation(BaseModel):
     start: int = Field(description="Start offset of the quote in the article's clean text.")
     end: int = Field(description="End offset of the quote in the article's clean text.")
     quote: str = Field(description="The supporting text: clean_text[start:end].")
+    url: str | None = Field(
+        None, description="Where the article was published (feeds, canonical links), if known."
+    )
 
 
 class ShortAnswer(BaseModel):

@@ -39,3 +39,20 @@ def test_state_survives_a_new_connection(tmp_path: Path) -> None:
     assert again.get_state("missing") is None
     again.clear()
     assert again.count() == 0
+
+
+def test_a_catalog_made_before_urls_gains_the_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "records.sqlite"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE qa_articles (source VARCHAR(1024) PRIMARY KEY, title TEXT, date DATE,"
+            " text TEXT NOT NULL, content_hash VARCHAR(64) NOT NULL, chunk_count INTEGER NOT NULL)"
+        )
+        old.execute("INSERT INTO qa_articles VALUES ('old.txt', NULL, NULL, 'Old.', 'h', 1)")
+    catalog = Catalog(make_engine(f"sqlite:///{path}"))
+    assert catalog.rows()["old.txt"].url is None
+    catalog.put(Article("new.txt", "New.", None, url="https://news.example/new", author="A. B."), 1)
+    assert catalog.rows()["new.txt"].url == "https://news.example/new"
+    assert catalog.rows()["new.txt"].author == "A. B."

@@ -229,3 +229,17 @@ def test_lead_is_the_first_sentence_cut_at_a_word() -> None:
     )
     long = "word " * 60
     assert lead(long, 30).endswith("…") and len(lead(long, 30)) <= 31
+
+
+def test_a_url_line_is_header_not_body() -> None:
+    raw = (
+        f"Date: 2023-12-01\nTitle: {BODY[:10]}\nAuthor: Ada Sule\n"
+        f"URL: https://news.example/bridge?id=3\n\n{BODY}"
+    )
+    (article,) = read_bytes("linked.txt", raw.encode()).articles
+    assert (article.date, article.url, article.author, article.text) == (
+        DEC1,
+        "https://news.example/bridge?id=3",
+        "Ada Sule",
+        BODY,
+    )

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 import anyio
@@ -15,7 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from qa import __version__
+from qa import __version__, feeds
 from qa.api.errors import ERROR_RESPONSES, install_handlers
 from qa.api.middleware import BodyLimit, SecurityHeaders
 from qa.api.routes import answers, documents, openai, service
@@ -54,6 +56,37 @@ async def _rescan(app: FastAPI, seconds: float) -> None:
                 log.exception("rescan failed", exc_info=exc)
 
 
+async def _poll_feeds(app: FastAPI, seconds: float) -> None:
+    """Poll QA_FEEDS now and every `seconds` (QA_FEED_SECONDS), then index the entries written.
+
+    Survives any error, like the rescan: each feed's state is in /readyz (`feeds`); a feed or
+    entry that failed is tried again at the next poll."""
+    settings: Settings = app.state.settings
+    due = True  # the feeds folder may hold entries an earlier run wrote but did not index
+    while True:
+        try:
+            report = await feeds.poll(settings)
+            app.state.feeds = {url: asdict(s) for url, s in report.feeds.items()}
+            folder = settings.corpus_dir / feeds.FOLDER
+            if (due or report.written) and folder.is_dir():
+                async with app.state.write_slot:
+                    ingest = partial(app.state.engine.index.ingest, [folder])
+                    done = await to_thread.run_sync(ingest)
+                if done.changed:
+                    log.info("feeds: %s", describe(done))
+            due = False
+        except Exception as exc:
+            due = True
+            app.state.feeds_error = f"{type(exc).__name__}: {exc}"[:300]
+            if isinstance(exc, QAError):
+                log.warning("feed poll failed: %s", exc)
+            else:
+                log.exception("feed poll failed", exc_info=exc)
+        else:
+            app.state.feeds_error = None
+        await anyio.sleep(seconds)
+
+
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """The service; opens the engine in `lifespan` unless one is given (tests share one)."""
     rate = parse_rate(settings.rate_limit)  # a bad QA_RATE_LIMIT fails here, at startup
@@ -64,6 +97,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         async with anyio.create_task_group() as tasks:
             if settings.rescan_seconds:
                 tasks.start_soon(_rescan, app, settings.rescan_seconds)
+            if settings.feeds and settings.feed_seconds:
+                tasks.start_soon(_poll_feeds, app, settings.feed_seconds)
             yield
             tasks.cancel_scope.cancel()
         if engine is None:  # an engine handed in (tests) is closed by its owner
@@ -81,6 +116,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.answer_slots = anyio.Semaphore(settings.max_concurrency)
     app.state.write_slot = anyio.Lock()
     app.state.rescan_failures, app.state.rescan_error = 0, None
+    app.state.feeds, app.state.feeds_error = {}, None
     install_handlers(app)
     for routes in (answers, openai, documents, service):
         app.include_router(routes.router)

@@ -27,6 +27,8 @@ class DocumentInfo(BaseModel):
     date: dt.date | None = Field(description="null means the date is unknown.")
     chunks: int
     lead: str | None = Field(None, description="The first sentence, a label when title is null.")
+    url: str | None = Field(None, description="Where the article was published, if known.")
+    author: str | None = Field(None, description="The article's author, if known.")
 
 
 class DocumentPage(BaseModel):
@@ -68,11 +70,23 @@ class Suggestions(BaseModel):
     questions: list[str] = Field(description="Questions made from the articles' titles.")
 
 
+class FeedInfo(BaseModel):
+    ok: bool
+    error: str | None = Field(description="Why the feed or some of its entries failed.")
+    last_polled: str = Field(description="ISO time (UTC) of the last poll.")
+    new: int = Field(0, description="Entries written by the last poll.")
+    not_modified: bool = Field(False, description="The last poll got 304 Not Modified.")
+
+
 class Ready(BaseModel):
     status: Literal["ready"]
     articles: int
     chunks: int
     backend: str
+    feeds: dict[str, FeedInfo] | None = Field(
+        None, description="Each feed of QA_FEEDS after its last poll; null without feeds."
+    )
+    feeds_error: str | None = Field(None, description="Why the last feed poll failed, if it did.")
 
 
 SSE_EVENT = {  # one Server-Sent Event of /ask/stream; `data` is JSON

@@ -6,21 +6,35 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from qa.cli.common import CorpusOption, IndexDirOption, fail, settings_with
+from qa.config import Settings
 from qa.errors import InputError, QAError
+
+if TYPE_CHECKING:
+    from qa.feeds import PollReport
+
+FEED_TYPES = (".xml", ".rss", ".atom")  # qa.feeds.FEED_TYPES, without importing it for --help
+FOLDER = "feeds"  # qa.feeds.FOLDER
 
 
 def ingest(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Files or folders to index (default: the whole corpus folder)."),
+        typer.Argument(
+            help="Files or folders to index (default: the whole corpus folder); a saved feed "
+            "(.xml, .rss, .atom) adds its entries to the corpus folder first."
+        ),
     ] = None,
     reset: Annotated[bool, typer.Option("--reset", help="Delete the index first.")] = False,
+    feeds: Annotated[
+        bool, typer.Option("--feeds", help="Poll the feeds of QA_FEEDS once, then ingest.")
+    ] = False,
     corpus: CorpusOption = None,
     index_dir: IndexDirOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -40,6 +54,14 @@ def ingest(
 
     settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
     logging.basicConfig(level=logging.ERROR)
+    if feeds and not settings.feeds:
+        fail(InputError("--feeds needs feed URLs in QA_FEEDS, e.g. '[\"https://…/rss\"]'"))
+    polled = _feeds(settings, feeds, paths or [])
+    if polled is not None:  # feed entries are files of the corpus folder's feeds/
+        folder = settings.corpus_dir / FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        if paths:
+            paths = [p for p in paths if p.suffix.lower() not in FEED_TYPES] + [folder]
     try:
         if reset:
             Index.reset(settings)
@@ -61,8 +83,13 @@ def ingest(
     except QAError as exc:
         fail(exc)
         return
+    if polled is not None:
+        report.problems[:0] = polled.problems
     summary = describe(report)
     summary["corpus"] = str(settings.corpus_dir)
+    if polled is not None:
+        summary["feeds"] = {url: asdict(status) for url, status in polled.feeds.items()}
+        summary["feed_entries_written"] = len(polled.written)
     nothing_read = not (report.added or report.updated or report.unchanged or report.duplicates)
     if as_json:
         print(json.dumps(summary, indent=2))
@@ -74,8 +101,29 @@ def ingest(
         raise typer.Exit(1)
 
 
+def _feeds(settings: Settings, poll_feeds: bool, paths: list[Path]) -> PollReport | None:
+    """Poll QA_FEEDS and read the saved feed files among `paths`, writing new entries into
+    the corpus folder; None when there is nothing of the kind to do."""
+    files = [p for p in paths if p.is_file() and p.suffix.lower() in FEED_TYPES]
+    if not (poll_feeds or files):
+        return None
+    import asyncio
+
+    from qa.feeds import PollReport, poll, read_feed_file
+
+    report = asyncio.run(poll(settings)) if poll_feeds else PollReport()
+    for path in files:
+        one = asyncio.run(read_feed_file(settings, path))
+        report.written += one.written
+        report.problems += one.problems
+    return report
+
+
 def _print_ingest(summary: dict[str, Any]) -> None:
     print(f"corpus: {summary['corpus']}")
+    for url, status in summary.get("feeds", {}).items():
+        state = "not modified" if status["not_modified"] else f"{status['new']} new entries"
+        print(f"feed {url}: {state if status['ok'] else 'failed: ' + str(status['error'])}")
     print(
         f"added {summary['added']}, updated {summary['updated']}, skipped {summary['skipped']}, "
         f"deleted {summary['deleted']} articles; {summary['chunks_added']} chunks added, "
@@ -93,8 +141,6 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Articles, chunks, date range and size of the index."""
-    from dataclasses import asdict
-
     from qa.embedding import make_embedder
     from qa.indexing import Index
 

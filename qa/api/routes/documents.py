@@ -25,6 +25,8 @@ def info(row: Any, text: str | None = None) -> DocumentInfo:
         date=row.date,
         chunks=row.chunk_count,
         lead=lead(text) if text and not row.title else None,
+        url=row.url,
+        author=row.author,
     )
 
 

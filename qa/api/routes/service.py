@@ -50,9 +50,20 @@ async def readyz(request: Request) -> Response:
         log.warning("readiness check failed: %s", exc)
         return error_response(503, "not_ready", f"the index does not answer: {exc}")
     backend = engine.settings.llm_backend
-    return JSONResponse(
-        Ready(status="ready", articles=articles, chunks=chunks, backend=backend).model_dump()
+    polled = request.app.state.feeds if engine.settings.feeds else None
+    ready = Ready(
+        status="ready",
+        articles=articles,
+        chunks=chunks,
+        backend=backend,
+        feeds=polled,
+        feeds_error=request.app.state.feeds_error,
     )
+    body = ready.model_dump()
+    for key in ("feeds", "feeds_error"):  # only with feeds: the answer is as before without
+        if body[key] is None:
+            del body[key]
+    return JSONResponse(body)
 
 
 @router.get("/metrics", tags=["service"], dependencies=ReadAccess)
