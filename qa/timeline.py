@@ -22,7 +22,7 @@ from qa.indexing import Index
 from qa.reader.reader import LearnedReader
 from qa.retrieval import Passage, Retriever
 from qa.schema import TimelineEvent
-from qa.text import markers, strip_markers
+from qa.text import content_words, markers, strip_markers
 from qa.verify import Verifier
 
 PASSAGES = 20  # candidate passages, more than a normal answer's top_k
@@ -109,10 +109,12 @@ def select(
     per_article: int = PER_ARTICLE,
     floor: float = FLOOR,
     relative: float = RELATIVE,
+    words: frozenset[str] = frozenset(),
 ) -> list[Pick]:
     """The best sentences of each article (passage, start, end, text per unit): at most
     `per_article`, each above the floor, a second one only when it scores at least `relative`
-    times the first; a sentence repeated by overlapping chunks counts once."""
+    times the first, and one of the topic's content `words` when given; a sentence repeated by
+    overlapping chunks counts once."""
     kept: dict[str, list[Pick]] = {}
     seen: set[tuple[str, int]] = set()
     for k in np.argsort(-scores, kind="stable"):
@@ -125,6 +127,8 @@ def select(
         if where in seen or len(chosen) >= per_article:
             continue
         if chosen and scores[k] < relative * chosen[0].score:
+            continue
+        if words and not words & content_words(text):
             continue
         seen.add(where)
         chosen.append(Pick(i, p.start + start, p.start + end, text, float(scores[k]), p.date))
@@ -199,7 +203,8 @@ class Timeline:
         about = topic(question)
         units, probs = self.reader.scores(about, passages)
         rows = [(u.passage, u.start, u.end, u.text) for u in units]
-        return merge(select(probs, rows, passages), self.embedder)
+        words = frozenset(content_words(about))
+        return merge(select(probs, rows, passages, words=words), self.embedder)
 
     def build(
         self, question: str, passages: Sequence[Passage]
