@@ -201,7 +201,9 @@ class Timeline:
 
     def events(self, question: str, passages: Sequence[Passage]) -> list[Event]:
         about = topic(question)
-        units, probs = self.reader.scores(about, passages)
+        # the reader scores answers to questions: ask it what happened with the topic
+        probe = question if about == question else f"What happened with {about}?"
+        units, probs = self.reader.scores(probe, passages)
         rows = [(u.passage, u.start, u.end, u.text) for u in units]
         words = frozenset(content_words(about))
         return merge(select(probs, rows, passages, words=words), self.embedder)
