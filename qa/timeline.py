@@ -15,7 +15,7 @@ import numpy as np
 
 from qa.citations import CitationBuilder
 from qa.config import Settings
-from qa.dates import DateFilter
+from qa.dates import DateFilter, order_key
 from qa.embedding import Embedder
 from qa.generators.base import Draft
 from qa.indexing import Index
@@ -95,11 +95,6 @@ class Event:
     @property
     def text(self) -> str:
         return self.picks[0].text
-
-
-def order_key(day: date | None) -> tuple[int, date]:
-    """Dated oldest first, undated last."""
-    return (1, date.max) if day is None else (0, day)
 
 
 def select(

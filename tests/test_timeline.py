@@ -14,11 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa.api import create_app
+from qa.dates import order_key
 from qa.engine import Engine
 from qa.indexing import Index
 from qa.retrieval import Passage
 from qa.schema import REFUSAL, AskRequest
-from qa.timeline import Pick, cite, detect, line, merge, order_key, select, topic
+from qa.timeline import Pick, cite, detect, line, merge, select, topic
 from qa.verify import Verifier
 from tests.conftest import HashEmbedder, make_settings
 from tests.test_api import parse_sse
