@@ -286,3 +286,68 @@ def test_openapi_documents_the_mode_and_the_timeline_event(client: TestClient) -
     assert {"mode", "events"} <= set(schemas["Answer"]["properties"])
     stream = spec["paths"]["/ask/stream"]["post"]["responses"]["200"]["content"]
     assert "timeline" in stream["text/event-stream"]["schema"]["properties"]["event"]["enum"]
+
+
+# -- the real model over the seeds (slow) -----------------------------------------------------
+
+SEED_TIMELINE = "How did the standoff between ECOWAS and Niger's junta develop?"
+UNDATED = "003_dc7ce24594d87c5a.txt"
+
+
+@pytest.fixture(scope="module")
+def seed_engine(seed_index: Index, real_embedder: object) -> Engine:
+    return Engine(seed_index.settings, seed_index, real_embedder)  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_seed_timeline_is_dated_ordered_and_quotes_the_articles(seed_engine: Engine) -> None:
+    answer = seed_engine.ask(AskRequest(question=SEED_TIMELINE))
+    assert answer.mode == "timeline" and not answer.refused
+    dates = [e.date for e in answer.events]
+    assert dates == sorted(dates, key=order_key) and dates[0] == date(2023, 8, 6)
+    assert dates[-1] is None  # the undated 003, last
+    by_n = {c.n: c for c in answer.citations}
+    assert {by_n[n].source for n in answer.events[-1].citations} == {UNDATED}
+    catalog = seed_engine.index.catalog
+    for event in answer.events:
+        for n in event.citations:
+            c = by_n[n]
+            assert c.date == event.date or (c.date and event.date and c.date > event.date)
+            assert catalog.text(c.source)[c.start : c.end] == c.quote  # type: ignore[index]
+        assert event.text == by_n[event.citations[0]].quote
+    assert any("one-week ultimatum" in e.text for e in answer.events)
+    # "since August" is a date filter: the undated article drops out
+    since = seed_engine.ask(AskRequest(question="What has ECOWAS done since August?"))
+    assert since.mode == "timeline" and since.events and all(e.date for e in since.events)
+
+
+@pytest.mark.slow
+def test_seed_timeline_of_nothing_indexed_is_refused(seed_engine: Engine) -> None:
+    answer = seed_engine.ask(AskRequest(question="Timeline of the zebra migration in Kenya"))
+    assert answer.mode == "timeline" and answer.refused and answer.answer == REFUSAL
+
+
+@pytest.mark.slow
+def test_cli_ask_timeline_prints_dated_lines(seed_index: Index) -> None:
+    from typer.testing import CliRunner
+
+    from qa.cli import app
+    from qa.config import get_settings
+
+    settings = seed_index.settings
+    env = {"QA_INDEX_DIR": str(settings.index_dir), "QA_CORPUS_DIR": str(settings.corpus_dir)}
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        question = "Which general visited Mali to meet Wagner?"
+        result = runner.invoke(app, ["ask", question, "--timeline"], env=env)
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.strip().split("\n\n")[0].splitlines()
+        assert len(lines) >= 2 and lines[0].startswith("2023-08-06: ")
+        assert lines[-1].startswith("date unknown: ") and "Mody" in lines[-1]
+        plain = runner.invoke(app, ["ask", SEED_TIMELINE, "--no-timeline", "--json"], env=env)
+        assert plain.exit_code == 0, plain.output
+        data = json.loads(plain.stdout)
+        assert data["mode"] == "answer" and data["events"] == []
+    finally:
+        get_settings.cache_clear()
