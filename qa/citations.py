@@ -24,7 +24,8 @@ class CitationBuilder:
 
     Each [n] must support its sentence on its own, from text not flagged as instructions (a
     flagged sentence counts only when quoted verbatim). An LLM sentence is first reduced to plain
-    text and must relate to the question (similarity at least `floor`).
+    text and must relate to the question (similarity at least `floor`). With `quote_each`, every
+    distinct quote of a passage is its own citation (timeline lines each cite their sentence).
     """
 
     def __init__(
@@ -35,6 +36,7 @@ class CitationBuilder:
         question: str = "",
         llm: bool = False,
         floor: float = 0.0,
+        quote_each: bool = False,
     ) -> None:
         self.passages = passages
         self.verifier = verifier
@@ -43,6 +45,8 @@ class CitationBuilder:
         self.floor = floor
         self.spans = draft.spans
         self.numbers: dict[int, int] = {}  # passage number in the draft -> citation n
+        self.quote_each = quote_each
+        self.quotes: dict[tuple[int, int, int], int] = {}  # (passage, start, end) -> n
         self.citations: list[Citation] = []
         self.sentences: list[str] = []
         self.dropped = 0
@@ -109,8 +113,16 @@ class CitationBuilder:
         return ShortAnswer(text=p.text[lo:hi], n=citation.n, start=start, end=end)
 
     def _cite(self, m: int, sentence: str, span: tuple[int, int] | None) -> int:
+        if self.quote_each and span is not None:
+            key = (m, *span)
+            if key not in self.quotes:
+                self.quotes[key] = self._cite_new(m, sentence, span)
+            return self.quotes[key]
         if m in self.numbers:
             return self.numbers[m]
+        return self._cite_new(m, sentence, span)
+
+    def _cite_new(self, m: int, sentence: str, span: tuple[int, int] | None) -> int:
         p = self.passages[m - 1]
         if m in self.spans:
             start, end = self.spans[m]
@@ -122,8 +134,8 @@ class CitationBuilder:
                     key=lambda se: len(words & content_words(p.text[se[0] : se[1]])),
                 )
             start, end = p.start + span[0], p.start + span[1]
-        n = len(self.numbers) + 1
-        self.numbers[m] = n
+        n = len(self.citations) + 1
+        self.numbers.setdefault(m, n)
         self.citations.append(
             Citation(
                 n=n,

@@ -31,6 +31,11 @@ _PHRASE = re.compile(
 _RECENT = re.compile(r"\b(latest|most recent(ly)?|newest|last reported|currently)\b", re.I)
 
 
+def order_key(day: date | None) -> tuple[int, date]:
+    """Sort key of article dates: dated oldest first, undated ("date unknown") last."""
+    return (1, date.max) if day is None else (0, day)
+
+
 @dataclass(frozen=True)
 class DateFilter:
     date_from: date | None = None

@@ -21,6 +21,7 @@ from qa.reader.reader import LearnedReader
 from qa.retrieval import Mode, Passage, Retriever
 from qa.schema import REFUSAL, Answer, AskRequest
 from qa.text import TRAILING_MARKERS, sentence_spans, split_cited, strip_markers
+from qa.timeline import PASSAGES, Timeline, detect, line
 from qa.verify import Verifier
 
 Factory = Callable[[Settings, str], Generator]
@@ -46,6 +47,7 @@ class Engine:
         self.reader = LearnedReader(embedder)
         self.extractive = ExtractiveGenerator(self.reader)
         self.verifier = Verifier(embedder, settings.support_threshold)
+        self.timeline = Timeline(index, embedder, self.reader, self.verifier, settings)
         self.generators: dict[str, Generator] = {"extractive": self.extractive}
         self.generators.update(generators or {})
         self.factories: dict[str, Factory] = {
@@ -126,11 +128,15 @@ class Engine:
 
     def stream(self, request: AskRequest) -> Iterator[tuple[str, object]]:
         """("token", text) as sentences pass verification (with one ("short", ShortAnswer)
-        before the first token that holds it), then ("final", Answer)."""
+        before the first token that holds it), then ("final", Answer); for a timeline,
+        ("timeline", TimelineEvent) per line instead of tokens."""
         begun = time.perf_counter()
         timings: dict[str, float] = {}
         backend = request.backend or self.settings.llm_backend
         generator = self.generator(backend)
+        if (request.mode or ("timeline" if detect(request.question) else "answer")) == "timeline":
+            yield from self._timeline(request, generator, timings, begun)
+            return
         question, passages, fallback = self._prepare(request, generator, timings)
         if fallback is None:
             yield "token", REFUSAL
@@ -170,6 +176,43 @@ class Engine:
                 timings_ms=timings,
                 dropped_sentences=builder.dropped,
                 question=question,
+            ),
+        )
+
+    def _timeline(
+        self, request: AskRequest, generator: Generator, timings: dict[str, float], begun: float
+    ) -> Iterator[tuple[str, object]]:
+        """A dated list of events (qa/timeline.py), oldest first, each line verified and cited;
+        its sentences are quotes chosen by the reader, whatever the backend."""
+        started = time.perf_counter()
+        question = self._standalone(request, generator)
+        dates = self._dates(question, request.date_from, request.date_to)
+        passages = self.timeline.passages(question, dates, request.top_k or PASSAGES)
+        timings["retrieve"] = _ms(started)
+        started = time.perf_counter()
+        builder, events = self.timeline.build(question, passages) if passages else (None, [])
+        timings["evidence"] = _ms(started)
+        if builder is None or not events:
+            yield "token", REFUSAL
+            dropped = builder.dropped if builder else 0
+            refusal = _refusal(self.extractive.name, question, timings, begun, dropped)
+            yield "final", refusal.model_copy(update={"mode": "timeline"})
+            return
+        for event in events:
+            yield "timeline", event
+        timings["total"] = _ms(begun)
+        yield (
+            "final",
+            Answer(
+                answer="\n".join(line(e) for e in events),
+                refused=False,
+                citations=builder.citations,
+                backend=self.extractive.name,
+                timings_ms=timings,
+                dropped_sentences=builder.dropped,
+                question=question,
+                mode="timeline",
+                events=events,
             ),
         )
 

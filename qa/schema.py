@@ -12,6 +12,7 @@ from qa.config import Backend
 
 Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 BackendName = Backend
+Mode = Literal["answer", "timeline"]
 
 
 def _iso_date(value: object) -> object:
@@ -40,6 +41,11 @@ class AskRequest(BaseModel):
     date_to: IsoDate | None = None
     history: list[Turn] = Field(default_factory=list, max_length=50)
     backend: BackendName | None = None
+    mode: Mode | None = Field(
+        None,
+        description="answer: one cited answer; timeline: a dated list of events, oldest first; "
+        "null: detected from the question.",
+    )
 
     @model_validator(mode="after")
     def _range(self) -> AskRequest:
@@ -71,6 +77,14 @@ class ShortAnswer(BaseModel):
     end: int = Field(description="End offset in the article's clean text.")
 
 
+class TimelineEvent(BaseModel):
+    """One line of a timeline answer: a verbatim sentence, its article's date, its citations."""
+
+    date: dt.date | None = Field(description="The article's date; null means date unknown.")
+    text: str = Field(description="The sentence, verbatim from the first cited article.")
+    citations: list[int] = Field(description="Its [n] citations (one per merged article).")
+
+
 class Answer(BaseModel):
     answer: str
     short_answer: ShortAnswer | None = Field(
@@ -82,6 +96,10 @@ class Answer(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     dropped_sentences: int = Field(0, description="Answer sentences removed by verification.")
     question: str | None = Field(None, description="The standalone question actually searched.")
+    mode: Mode = Field("answer", description="answer, or timeline when `events` lists events.")
+    events: list[TimelineEvent] = Field(
+        default_factory=list, description="Timeline answers: one event per line, oldest first."
+    )
 
 
 REFUSAL = "The indexed articles do not say."

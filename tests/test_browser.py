@@ -507,3 +507,55 @@ def test_short_answer_is_bold_above_its_quote_when_present(page: Page, short: bo
         expect(page.locator("#article mark")).to_have_text(text[0:20])
     else:
         expect(reply.locator(".short-answer")).to_have_count(0)
+
+
+TIMELINE = "How did the standoff between ECOWAS and Niger's junta develop?"
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_a_timeline_question_is_drawn_as_dated_events_oldest_first(
+    browser: Browser, base_url: str, size: str
+) -> None:
+    phone = size == "phone"
+    viewport = PHONE if phone else {**DESKTOP, "height": 1200}  # the whole timeline in the shot
+    page = open_page(browser, base_url, viewport, is_mobile=phone, has_touch=phone)
+    ask(page, TIMELINE)
+    reply = answered(page)
+    expected = answer_of(page, TIMELINE)
+    assert expected["mode"] == "timeline" and len(expected["events"]) >= 3
+    timeline = reply.get_by_role("list", name="Timeline, oldest first")
+    events = timeline.locator(".event")
+    expect(events).to_have_count(len(expected["events"]))
+    for i, event in enumerate(expected["events"]):
+        line = events.nth(i)
+        when = line.locator(".when")
+        expect(when).to_have_text(event["date"] or "date unknown")
+        if event["date"]:
+            expect(when).to_have_attribute("datetime", event["date"])
+        expect(line.locator(".what")).to_contain_text(event["text"])
+        expect(line.locator(".marker")).to_have_count(len(event["citations"]))
+    # the dates sit in the margin, left of their event, on one vertical line
+    boxes = [
+        (
+            events.nth(i).locator(".when").bounding_box(),
+            events.nth(i).locator(".what").bounding_box(),
+        )
+        for i in range(events.count())
+    ]
+    for when_box, what_box in boxes:
+        assert when_box and what_box and when_box["x"] + when_box["width"] <= what_box["x"]
+    assert len({round(what["x"]) for _, what in boxes if what}) == 1
+    # the page never scrolls sideways, even at phone width
+    width = page.evaluate("[document.scrollingElement.scrollWidth, innerWidth]")
+    assert width[0] <= width[1], width
+    # a marker opens the cited article with the event's sentence highlighted
+    events.first.locator(".marker").first.click()
+    expect(page.locator("#article mark")).to_have_text(expected["events"][0]["text"])
+    expect(page.locator("#viewer-meta")).to_contain_text(expected["events"][0]["date"])
+    if phone:
+        page.get_by_role("button", name="Close the article").click()
+        page.screenshot(path=str(SHOTS / "timeline-phone.png"))
+    else:
+        page.screenshot(path=str(SHOTS / "timeline.png"))
+    assert page.outside == []  # type: ignore[attr-defined]
+    page.context.close()

@@ -93,7 +93,10 @@ SSE_EVENT = {  # one Server-Sent Event of /ask/stream; `data` is JSON
     "type": "object",
     "required": ["event", "data"],
     "properties": {
-        "event": {"enum": ["token", "citations", "final", "error", "done"]},
-        "data": {"type": "string", "description": "JSON: {text}, [citation], Answer, {error}, {}"},
+        "event": {"enum": ["token", "timeline", "citations", "final", "error", "done"]},
+        "data": {
+            "type": "string",
+            "description": "JSON: {text}, {date, text, citations}, [citation], Answer, {error}, {}",
+        },
     },
 }

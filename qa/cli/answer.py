@@ -18,6 +18,13 @@ def ask(
     date_from: Annotated[str | None, typer.Option("--date-from", help="YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--date-to", help="YYYY-MM-DD")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer contract.")] = False,
+    timeline: Annotated[
+        bool | None,
+        typer.Option(
+            "--timeline/--no-timeline",
+            help="A dated list of events, oldest first (default: detected from the question).",
+        ),
+    ] = None,
 ) -> None:
     """Answer a question from the indexed articles, with numbered citations."""
     from pydantic import ValidationError
@@ -33,6 +40,7 @@ def ask(
                 "top_k": top_k,
                 "date_from": date_from,
                 "date_to": date_to,
+                "mode": None if timeline is None else ("timeline" if timeline else "answer"),
             }
         )
     except ValidationError as exc:

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from qa.errors import InputError
 
 
+class GoldEvent(BaseModel):
+    """One event a timeline answer should list: on a line dated `date` (null: date unknown),
+    holding one of the `answers` phrases."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date | None
+    answers: list[str] = Field(min_length=1)
+
+
 class GoldItem(BaseModel):
-    """One gold question; `answers` are alternatives unless `all_answers` asks for every one."""
+    """One gold question; `answers` are alternatives unless `all_answers` asks for every one.
+    A `kind: "timeline"` question lists `events` instead of answers."""
 
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1)
+    kind: Literal["answer", "timeline"] = "answer"
     question: str = Field(min_length=1, max_length=2000)
     answers: list[str] = Field(default_factory=list)
     all_answers: bool = False
@@ -25,9 +39,14 @@ class GoldItem(BaseModel):
     answerable: bool = True
     date_from: date | None = None
     date_to: date | None = None
+    events: list[GoldEvent] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _complete(self) -> GoldItem:
+        if self.kind == "timeline":
+            if not self.events:
+                raise ValueError("a timeline question needs at least one event")
+            return self
         if self.answerable and not (self.answers and self.sources):
             raise ValueError("an answerable question needs at least one answer and one source")
         return self

@@ -24,6 +24,7 @@ LOWER_IS_BETTER = {
     "uncited_answers",
     "citations_out_of_range",
     "errors",
+    "timeline_refused",
 }
 
 _PUNCT = set(string.punctuation) | set("‘’“”–—…«»")
@@ -118,6 +119,7 @@ class Outcome(BaseModel):
     """What one backend did on one gold question, with the per-question metric inputs."""
 
     id: str
+    kind: str = "answer"  # or "timeline": scored by qa/evaluation/timeline.py
     question: str
     answerable: bool
     expected: list[str]
@@ -140,6 +142,14 @@ class Outcome(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     wall_ms: float = 0.0
     error: str | None = None
+    # timeline questions
+    timeline: bool = False  # answered as a timeline
+    events: int = 0  # event lines listed
+    events_found: int = 0  # gold events on a line with the right date
+    events_needed: int = 0
+    events_dated: int = 0  # lines whose date is the oldest date of the articles they cite
+    pairs_ordered: int = 0  # pairs of lines in date order (undated last)
+    pairs: int = 0
 
     @property
     def miss(self) -> bool:

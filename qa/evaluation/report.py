@@ -143,7 +143,7 @@ def write_chart(report: Report, path: Path) -> None:
     width = 0.8 / max(len(backends), 1)
     for i, backend in enumerate(backends):
         metrics = report.backends[backend].metrics
-        values = [metrics[name].value or 0.0 for name in CHARTED]
+        values = [(m.value if (m := metrics.get(name)) else None) or 0.0 for name in CHARTED]
         bars = left.bar(x + (i - (len(backends) - 1) / 2) * width, values, width, label=backend)
         left.bar_label(bars, fmt="%.2f", fontsize=7)
     left.set_xticks(x, [n.replace("_", "\n") for n in CHARTED], fontsize=8)

@@ -24,6 +24,7 @@ from qa.evaluation.metrics import (
     source_hits,
     summarize,
 )
+from qa.evaluation.timeline import score_timeline, summarize_timeline
 from qa.schema import Answer, AskRequest
 
 MODES = ("hybrid", "dense", "lexical")
@@ -143,8 +144,11 @@ def ask_one(
             expected=item.answers,
             sources=item.sources,
             error=f"{type(exc).__name__}: {exc}",
+            kind=item.kind,
         )
     wall = (time.perf_counter() - started) * 1000
+    if item.kind == "timeline":
+        return score_timeline(item, answer, wall)
     texts = fetch([c.chunk_id for c in answer.citations]) if answer.citations else {}
     return score(item, answer, support, texts, wall)
 
@@ -164,9 +168,12 @@ def evaluate_backend(
         outcomes.append(ask_one(engine, item, backend, top_k, support, fetch))
         if progress:
             progress(n, len(gold))
-    return BackendReport(
-        metrics=summarize(outcomes), latency_ms=latency(outcomes), outcomes=outcomes
-    )
+    answers = [o for o in outcomes if o.kind == "answer"]
+    timelines = [o for o in outcomes if o.kind == "timeline"]
+    metrics = summarize(answers) if answers or not timelines else {}
+    if timelines:  # a gold file of timeline questions, or a mix
+        metrics.update(summarize_timeline(timelines) | {"errors": summarize(outcomes)["errors"]})
+    return BackendReport(metrics=metrics, latency_ms=latency(outcomes), outcomes=outcomes)
 
 
 def run(

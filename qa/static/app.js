@@ -230,11 +230,42 @@ async function copy(text, button) {
   setTimeout(() => { button.textContent = "Copy"; }, 2000);
 }
 
+// A timeline answer: one line per event, oldest first, its date in the margin (a <time>).
+function timelineList(body) {
+  let list = body.querySelector("ol.timeline");
+  if (!list) {
+    list = el("ol", { class: "timeline", "aria-label": "Timeline, oldest first" });
+    body.replaceChildren(list);
+  }
+  return list;
+}
+
+function timelineEvent(event, markers) {
+  const when = event.date
+    ? el("time", { class: "when", datetime: event.date }, event.date)
+    : el("span", { class: "when unknown" }, "date unknown");
+  const what = el("p", { class: "what" }, event.text);
+  for (const n of event.citations) what.append(" ", markers(n));
+  return el("li", { class: "event" }, when, what);
+}
+
+function renderTimeline(item, answer, byN) {
+  const list = timelineList(item.querySelector(".text"));
+  list.replaceChildren();
+  const markers = (n) => (byN.has(n) ? marker(byN.get(n), item) : `[${n}]`);
+  for (const event of answer.events) list.append(timelineEvent(event, markers));
+}
+
 // The verified answer replaces the streamed text; [n] markers become buttons to the passage.
 function renderFinal(item, answer) {
   const body = item.querySelector(".text");
   const byN = new Map(answer.citations.map((c) => [c.n, c]));
   body.replaceChildren();
+  if (answer.mode === "timeline" && answer.events && answer.events.length) {
+    item.classList.add("timeline-answer");
+    renderTimeline(item, answer, byN);
+    return finishAnswer(item, answer);
+  }
   let last = 0;
   for (const match of answer.answer.matchAll(/\[(\d+)\]/g)) {
     const citation = byN.get(Number(match[1]));
@@ -251,6 +282,11 @@ function renderFinal(item, answer) {
     if (citation) line.append(" ", marker({ ...citation, start: short.start, end: short.end }, item));
     body.before(line);
   }
+  finishAnswer(item, answer);
+}
+
+// The refusal notice, Copy, and the source chips under an answer of either kind.
+function finishAnswer(item, answer) {
   if (answer.refused) {
     item.classList.add("refused");
     item.append(el("p", { class: "notice", role: "status" },
@@ -294,6 +330,8 @@ async function ask(question) {
     for await (const { event, data } of sseEvents(response)) {
       if (event === "token") {
         body.append(document.createTextNode(data.text));
+      } else if (event === "timeline") {
+        timelineList(body).append(timelineEvent(data, (n) => `[${n}]`));
       } else if (event === "citations") {
         renderChips(item, data);
       } else if (event === "final") {

@@ -15,7 +15,7 @@ from qa.api.models import SSE_EVENT
 from qa.openai_compat import (
     citations_json,
 )
-from qa.schema import Answer, AskRequest
+from qa.schema import Answer, AskRequest, TimelineEvent
 
 router = APIRouter()
 
@@ -38,7 +38,9 @@ async def ask(request: Request, body: AskRequest, engine: EngineDep) -> Answer:
 async def ask_stream(request: Request, body: AskRequest, engine: EngineDep) -> Response:
     """Server-Sent Events: `token`*, `citations`, `final` (the verified Answer), `done`.
 
-    A failure becomes an `error` event (`{"error": {"type", "message"}}`) before `done`.
+    A timeline answer sends one `timeline` event per line (`{"date", "text", "citations"}`,
+    oldest first, undated last) instead of `token`s. A failure becomes an `error` event
+    (`{"error": {"type", "message"}}`) before `done`.
     """
 
     async def events() -> AsyncIterator[ServerSentEvent]:
@@ -46,6 +48,8 @@ async def ask_stream(request: Request, body: AskRequest, engine: EngineDep) -> R
             async for kind, value in stream_off_loop(request, engine, body):
                 if kind == "token":
                     yield ServerSentEvent(json.dumps({"text": value}), event="token")
+                elif kind == "timeline" and isinstance(value, TimelineEvent):
+                    yield ServerSentEvent(value.model_dump_json(), event="timeline")
                 elif kind == "final" and isinstance(value, Answer):
                     cites = json.dumps(citations_json(value.citations))
                     yield ServerSentEvent(cites, event="citations")
