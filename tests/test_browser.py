@@ -389,6 +389,33 @@ def test_uploads_in_every_header_format_then_a_deleted_source(page: Page, tmp_pa
         assert page.request.delete(f"/documents/{name}").ok
 
 
+def test_the_viewer_links_an_article_to_where_it_was_published(page: Page) -> None:
+    url = "https://news.example.org/2023/12/05/niamey-harbour"
+    text = (
+        f"Date: 2023-12-05\nTitle: Niamey river harbour dredged\nURL: {url}\n\n"
+        "The river harbour of Niamey was dredged by the Zarmaganda works company this week, "
+        "so that barges of 400 tonnes can dock again.\n"
+    )
+    sent = page.request.post(
+        "/documents",
+        multipart={
+            "files": {"name": "harbour.txt", "mimeType": "text/plain", "buffer": text.encode()}
+        },
+    )
+    assert sent.ok, sent.text()
+    try:
+        ask(page, "Which company dredged the river harbour of Niamey?")
+        reply = answered(page)
+        reply.locator(".chip", has_text="harbour.txt").first.click()
+        link = page.locator("#viewer-meta a.original")
+        expect(link).to_have_attribute("href", url)
+        expect(link).to_have_attribute("rel", "noopener noreferrer")
+        expect(link).to_have_attribute("target", "_blank")
+        expect(page.locator("#viewer-meta")).to_contain_text("2023-12-05")
+    finally:
+        assert page.request.delete("/documents/harbour.txt").ok
+
+
 def test_a_chip_of_an_article_deleted_elsewhere_says_so_when_pressed(page: Page) -> None:
     upload = page.request.post(
         "/documents",

@@ -434,9 +434,17 @@ function setLayout() {
   layout.classList.toggle("with-viewer", !$("viewer").hidden);
 }
 
+// Where the article was published (a feed entry's link, a URL: line, a page's canonical link).
+function originalLink(url) {
+  if (!/^https?:\/\//i.test(url || "")) return null;
+  return el("a", { class: "original", href: url, target: "_blank", rel: "noopener noreferrer" }, "original article ↗");
+}
+
 function viewerMeta(item, chunks) {
   const parts = [el("span", { class: "date" }, dateLabel(item.date)), " · ", el("span", { class: "file" }, item.source)];
   if (chunks !== undefined) parts.push(` · ${chunksLabel(chunks)}`);
+  const link = originalLink(item.url);
+  if (link) parts.push(" · ", link);
   $("viewer-meta").replaceChildren(...parts);
 }
 
