@@ -22,7 +22,7 @@ HEAVY = ("torch", "sentence_transformers", "llama_cpp", "spacy")
 def _qa(
     args: list[str], cwd: Path, profile: bool = False, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("QA_") or k == "QA_MODEL_DIR"}
     base.update(env)
     if profile:
         base["PYTHONPROFILEIMPORTTIME"] = "1"
@@ -40,6 +40,7 @@ def _imported(run: subprocess.CompletedProcess[str]) -> set[str]:
     return names
 
 
+@pytest.mark.slow  # a fresh interpreter per command
 def test_help_imports_no_model_library_and_no_chroma(tmp_path: Path) -> None:
     run = _qa(["--help"], tmp_path, profile=True)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -50,6 +51,7 @@ def test_help_imports_no_model_library_and_no_chroma(tmp_path: Path) -> None:
     assert not imported & {*HEAVY, "chromadb"}
 
 
+@pytest.mark.slow  # a fresh interpreter per command
 def test_every_command_help_imports_no_model_library(tmp_path: Path) -> None:
     for command in ("ingest", "stats", "ask", "serve", "verify", "reindex", "eval"):
         run = _qa([command, "--help"], tmp_path, profile=True)
@@ -57,12 +59,14 @@ def test_every_command_help_imports_no_model_library(tmp_path: Path) -> None:
         assert not _imported(run) & {*HEAVY, "chromadb"}, command
 
 
+@pytest.mark.slow  # a fresh interpreter per command
 def test_version(tmp_path: Path) -> None:
     run = _qa(["--version"], tmp_path)
     assert run.returncode == 0
     assert run.stdout.startswith("news-qa ")
 
 
+@pytest.mark.slow  # a fresh interpreter per command
 def test_stats_reads_the_index_without_loading_the_model(tmp_path: Path) -> None:
     run = _qa(["stats", "--json"], tmp_path, profile=True, QA_INDEX_DIR=str(tmp_path / "idx"))
     assert run.returncode == 0, run.stderr[-2000:]
@@ -71,6 +75,7 @@ def test_stats_reads_the_index_without_loading_the_model(tmp_path: Path) -> None
     assert not imported & set(HEAVY)
 
 
+@pytest.mark.slow  # a fresh interpreter per command
 def test_ingest_of_a_missing_path_fails_naming_it(tmp_path: Path) -> None:
     run = _qa(["ingest", "missing/"], tmp_path, QA_INDEX_DIR=str(tmp_path / "idx"))
     assert run.returncode != 0
@@ -78,6 +83,7 @@ def test_ingest_of_a_missing_path_fails_naming_it(tmp_path: Path) -> None:
     assert not (tmp_path / "idx").exists()  # nothing was created
 
 
+@pytest.mark.slow  # a fresh interpreter per command
 def test_ingest_that_reads_nothing_fails(tmp_path: Path) -> None:
     folder = tmp_path / "articles"
     folder.mkdir()

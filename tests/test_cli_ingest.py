@@ -28,7 +28,7 @@ class Runs:
 
 
 def _qa(args: list[str], corpus: Path, index: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_") or k == "QA_MODEL_DIR"}
     env.update(QA_CORPUS_DIR=str(corpus), QA_INDEX_DIR=str(index))
     return subprocess.run(
         [str(QA), *args],

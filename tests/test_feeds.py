@@ -391,7 +391,7 @@ def test_a_cited_feed_article_carries_its_link(tmp_path: Path, site: tuple[Site,
 
 
 def _qa(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("QA_") or k == "QA_MODEL_DIR"}
     clean |= {"QA_CORPUS_DIR": str(tmp_path / "corpus"), "QA_INDEX_DIR": str(tmp_path / "idx")}
     return subprocess.run(
         [str(ROOT / ".venv" / "bin" / "qa"), *args],
