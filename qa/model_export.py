@@ -16,7 +16,9 @@ import hashlib
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,26 @@ def _export_once(target: Path, marker: str, export: Callable[[Path], None]) -> N
             shutil.rmtree(work, ignore_errors=True)
 
 
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence the exporters' chatter (tracer warnings, "could not infer ..." notes): the
+    export is announced by our own log line, and real failures still raise."""
+    with suppress(ImportError):  # they set their loggers' levels when first imported
+        import optimum.intel.openvino  # noqa: F401
+    names = ("optimum", "transformers", "nncf", "sentence_transformers.backend")
+    noisy = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in noisy]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for logger in noisy:
+            logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for logger, level in zip(noisy, levels, strict=True):
+                logger.setLevel(level)
+
+
 def load_openvino(model_path: Path, cache_dir: Path) -> Any:
     """The OpenVINO fp32 model for `model_path`, exported under `cache_dir` on first use."""
     from sentence_transformers import SentenceTransformer
@@ -65,14 +87,15 @@ def load_openvino(model_path: Path, cache_dir: Path) -> Any:
         model.save_pretrained(str(work))
 
     target = _folder(cache_dir, model_path, "openvino")
-    _export_once(target, OPENVINO_FILE, export)
-    return SentenceTransformer(
-        str(target),
-        device="cpu",
-        backend="openvino",
-        local_files_only=True,
-        model_kwargs={"file_name": OPENVINO_FILE},
-    )
+    with _quiet():
+        _export_once(target, OPENVINO_FILE, export)
+        return SentenceTransformer(
+            str(target),
+            device="cpu",
+            backend="openvino",
+            local_files_only=True,
+            model_kwargs={"file_name": OPENVINO_FILE},
+        )
 
 
 def load_onnx(model_path: Path, cache_dir: Path) -> Any:
