@@ -115,3 +115,23 @@ def test_ingest_a_folder_indexes_every_supported_file_under_it(tmp_path: Path) -
     assert "DEBUG" not in run.stdout + run.stderr  # no third-party debug lines
     stats = _qa(["stats"], tmp_path, QA_INDEX_DIR=str(tmp_path / "idx"))
     assert "articles:  2" in stats.stdout
+
+
+@pytest.mark.slow
+def test_ingest_says_in_one_line_that_openvino_fell_back_to_torch(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEEDS / "000_cd0023486d4bb650.txt", corpus)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("no models folder can be made under a file", encoding="utf-8")
+    run = _qa(
+        ["ingest"],
+        tmp_path,
+        QA_CORPUS_DIR=str(corpus),
+        QA_INDEX_DIR=str(tmp_path / "idx"),
+        QA_MODEL_DIR=str(blocked / "models"),
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    said = [line for line in run.stderr.splitlines() if "OpenVINO" in line]
+    assert len(said) == 1 and "embedding with torch instead" in said[0], run.stderr[-2000:]
+    assert "added 1" in run.stdout

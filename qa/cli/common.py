@@ -3,6 +3,7 @@ the corpus and index folder options."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -26,3 +27,11 @@ def settings_with(**overrides: object) -> Settings:
     base = get_settings()
     values = {k: v for k, v in overrides.items() if v is not None}
     return base.model_copy(update=values) if values else base
+
+
+def quiet_logging() -> None:
+    """Only errors from libraries; the embedding model's own lines (its one-time export, a
+    fallback from OpenVINO to torch) stay visible. Corpus problems are printed in the summary."""
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s: %(message)s")
+    for name in ("qa.embedding", "qa.model_export"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -4,7 +4,6 @@ Models and Chroma are imported inside the commands, so `--help` stays fast."""
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from qa.cli.common import CorpusOption, IndexDirOption, fail, settings_with
+from qa.cli.common import CorpusOption, IndexDirOption, fail, quiet_logging, settings_with
 from qa.config import Settings
 from qa.errors import InputError, QAError
 
@@ -53,7 +52,7 @@ def ingest(
     from qa.ingest_report import describe
 
     settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
-    logging.basicConfig(level=logging.ERROR)
+    quiet_logging()
     if feeds and not settings.feeds:
         fail(InputError("--feeds needs feed URLs in QA_FEEDS, e.g. '[\"https://…/rss\"]'"))
     polled = _feeds(settings, feeds, paths or [])
@@ -196,7 +195,7 @@ def reindex(
     from qa.ingest_report import describe
 
     settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
-    logging.basicConfig(level=logging.ERROR)
+    quiet_logging()
     try:
         summary = describe(rebuild(settings))
     except QAError as exc:
