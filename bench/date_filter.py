@@ -6,13 +6,15 @@ Indexes the scale corpus of --size chunks (vectors cached in .cache/bench/embedd
 re-run only re-indexes), then times dense+BM25 retrieval of the same RealTime QA questions
 with no date filter, up to the newest article (what every RealTime QA question carries) and
 over the newest month: once with every range sent to Chroma's `where`, once with the default
-(wide ranges filtered in code over an over-fetched plain search). Also checks that both give
-the same passages. Waits for a quiet machine first (LoadGuard), as bench/scale.py.
+(a wide range filters an over-fetched plain search, a narrower one searches among the in-range
+chunk ids). Also checks that both give the same passages. Waits for a quiet machine first
+(LoadGuard), as bench/scale.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
@@ -68,7 +70,7 @@ def main() -> None:
         asked = queries(args.queries + 10)
         vectors = {q: model.embed_query(q) for q in asked}  # the model is not what is timed
         strategies = {
-            "chroma where": Retriever(index, model, filter_in_code_from=2.0),
+            "chroma where": Retriever(index, model, filter_in_code_from=2.0, ids_up_to=0),
             "default": Retriever(index, model),
         }
         guard = LoadGuard(args.max_load, 300, args.force)
@@ -92,7 +94,7 @@ def main() -> None:
             agree = sum(a == b for a, b in zip(*found.values(), strict=True))
             row["same passages"] = f"{agree}/{len(asked) - 10}"
             report["rows"].append(row)
-        report["load_after"] = round(__import__("os").getloadavg()[0], 2)
+        report["load_after"] = round(os.getloadavg()[0], 2)
         report["load"] = guard.summary()
         print_table(report["rows"], list(report["rows"][0]))
         write_json(args.json, report)

@@ -86,12 +86,6 @@ class LexicalIndex:
         lo, hi = date_from or 0, date_to or 99991231
         return (self.dates >= lo) & (self.dates <= hi) & (self.dates > 0)  # type: ignore[no-any-return]
 
-    def date_share(self, date_from: int | None, date_to: int | None) -> float:
-        """The fraction of all chunks inside a date range (1.0 for an empty index)."""
-        if not len(self.chunk_ids):
-            return 1.0
-        return float(self.in_range(date_from, date_to).mean())
-
     def search(
         self, query: str, k: int, date_from: int | None = None, date_to: int | None = None
     ) -> list[tuple[str, float]]:

@@ -138,7 +138,7 @@ class Retriever:
                 return kept[: self.candidates]
         if total and count <= self.ids_up_to:
             ids = [lexical.chunk_ids[i] for i in np.flatnonzero(inside)]
-            return store.nearest_among(vector, ids, self.candidates)
+            return store.search(vector, self.candidates, ids=ids)
         return store.search(vector, self.candidates, where)
 
     def search(

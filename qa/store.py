@@ -75,43 +75,30 @@ class ChunkStore:
         return int(self.collection.count())
 
     def search(
-        self, vector: list[float], k: int, where: dict[str, Any] | None = None
+        self,
+        vector: list[float],
+        k: int,
+        where: dict[str, Any] | None = None,
+        ids: list[str] | None = None,
     ) -> list[StoredChunk]:
-        if self.count() == 0:
+        """The `k` chunks nearest to `vector`; only among `ids` when given (much faster than
+        the same set described by a `where` on metadata)."""
+        if (ids is not None and not ids) or self.count() == 0:
             return []
-        return self._chunks(
-            self.collection.query(
-                query_embeddings=[vector],  # type: ignore[arg-type]
-                n_results=k,
-                where=where or None,
-                include=["documents", "metadatas", "distances"],
-            )
+        result = self.collection.query(
+            query_embeddings=[vector],  # type: ignore[arg-type]
+            ids=ids,
+            n_results=min(k, len(ids)) if ids else k,
+            where=where or None,
+            include=["documents", "metadatas", "distances"],
         )
-
-    @staticmethod
-    def _chunks(result: Any) -> list[StoredChunk]:
-        ids = result["ids"][0]
         docs = (result["documents"] or [[]])[0]
         metas = (result["metadatas"] or [[]])[0]
         dists = (result["distances"] or [[]])[0]
         return [
             StoredChunk(i, d or "", dict(m or {}), 1.0 - float(dist))
-            for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
+            for i, d, m, dist in zip(result["ids"][0], docs, metas, dists, strict=True)
         ]
-
-    def nearest_among(self, vector: list[float], ids: list[str], k: int) -> list[StoredChunk]:
-        """The `k` chunks of `ids` nearest to `vector` (Chroma's search restricted to those ids:
-        much faster than the same set described by a `where` on metadata)."""
-        if not ids or k <= 0:
-            return []
-        return self._chunks(
-            self.collection.query(
-                query_embeddings=[vector],  # type: ignore[arg-type]
-                ids=ids,
-                n_results=min(k, len(ids)),
-                include=["documents", "metadatas", "distances"],
-            )
-        )
 
     def get(
         self, ids: list[str] | None = None, where: dict[str, Any] | None = None

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from qa.cli.common import CorpusOption, IndexDirOption, fail
+from qa.cli.common import CorpusOption, IndexDirOption, fail, settings_with
 from qa.config import BACKENDS, get_settings
 from qa.errors import InputError, QAError
 from qa.evaluation import Report, check_thresholds, load_gold, run
@@ -100,7 +100,6 @@ def _progress(backend: str, done: int, total: int) -> None:
 
 
 def _backends(requested: list[str] | None) -> list[str]:
-
     names = list(dict.fromkeys(requested or [get_settings().llm_backend]))
     bad = [n for n in names if n not in BACKENDS]
     if bad:
@@ -118,9 +117,7 @@ def _load_report(path: Path) -> Report:
 def _open_engine(corpus: Path | None, index_dir: Path | None, ingest: bool) -> Any:
     from qa.engine import Engine
 
-    updates = {k: v for k, v in {"corpus_dir": corpus, "index_dir": index_dir}.items() if v}
-    settings = get_settings().model_copy(update=updates)
-    engine = Engine.open(settings)
+    engine = Engine.open(settings_with(corpus_dir=corpus, index_dir=index_dir))
     if ingest:
         done = engine.index.ingest()
         if done.changed:
