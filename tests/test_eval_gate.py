@@ -30,17 +30,20 @@ RTQA = ROOT.parent / "shared/data/realtimeqa"
 # not met yet. With the count rule (a number next to the thing counted) on top: accuracy 0.735,
 # refusal recall 0.684, false refusals 0.103, citation precision 0.908. The bounds below are the
 # measured numbers minus a small margin.
+# Retrained 2026-12-04 with the same script and data (SQuAD 2.0 only; the vector cache now holds
+# OpenVINO vectors, threshold 0.0843): accuracy 0.750 (seeds-013 no longer falsely refused),
+# short_answer_exact 0.595, citation precision 0.909, refusal recall 0.684, false refusals 0.088.
 # (A hard "question names a thing no passage mentions" refusal raised seed refusal recall to
 # 0.684 but more than doubled false refusals on the RealTime QA sample, so it was dropped.)
 GATE_UNDER = [
-    "extractive:answer_accuracy=0.68",
+    "extractive:answer_accuracy=0.71",
     "extractive:short_answer_exact=0.55",
     "extractive:citation_precision=0.87",
     "extractive:citation_support=0.95",
     "extractive:refusal_recall=0.62",
     "retrieval_recall_hybrid=0.95",
 ]
-GATE_OVER = ["extractive:false_refusal_rate=0.15", "extractive:citations_out_of_range=0.0"]
+GATE_OVER = ["extractive:false_refusal_rate=0.13", "extractive:citations_out_of_range=0.0"]
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from qa.cli import eval_app
 from qa.evaluation import load_gold
-from qa.evaluation.realtimeqa import article_id, prepare
+from qa.evaluation.realtimeqa import article_id, prepare, question_ids
 
 OLD, GOLD, LATE, DUP, OTHER = (
     "https://x/old",
@@ -110,6 +110,16 @@ def test_sample_keeps_only_its_own_articles(tmp_path: Path) -> None:
     wanted = {"q1": 2, "q2": 2, "q3": 1, "q4": 0}[gold[0].id]  # retrieved + gold, deduplicated
     assert len(corpus) == wanted
     assert "qa eval --gold" in result.output
+
+
+def test_question_ids_name_the_sample_prepare_keeps(tmp_path: Path) -> None:
+    """The reader's news training leaves out the evaluation sample by these ids."""
+    data = data_folder(tmp_path)
+    assert question_ids(data) == {"q1", "q2", "q3", "q4"}
+    for seed in range(4):
+        prepare(data, tmp_path / f"s{seed}", sample=2, seed=seed)
+        kept = {g.id for g in load_gold(tmp_path / f"s{seed}/gold.jsonl")}
+        assert question_ids(data, 2, seed) == kept
 
 
 def test_missing_data_folder_is_a_clear_error(tmp_path: Path) -> None:

@@ -131,11 +131,22 @@ def gold_item(
     return item
 
 
+def sampled(questions: list[dict[str, Any]], n: int, seed: int) -> list[dict[str, Any]]:
+    """The seeded sample `prepare --sample N --seed S` keeps."""
+    return random.Random(seed).sample(questions, min(n, len(questions)))
+
+
+def question_ids(data: Path, sample: int | None = None, seed: int = 0) -> set[str]:
+    """The ids of every question, or of the seeded sample `prepare` would keep."""
+    questions = list(_lines(data / "questions.jsonl"))
+    return {q["question_id"] for q in (sampled(questions, sample, seed) if sample else questions)}
+
+
 def prepare(data: Path, out: Path, sample: int | None = None, seed: int = 0) -> dict[str, Any]:
     """Write `out/corpus/rtqa.jsonl` and `out/gold.jsonl`; return what was written."""
     questions, retrieved, docs, gold = load(data)
     if sample is not None:
-        questions = random.Random(seed).sample(questions, min(sample, len(questions)))
+        questions = sampled(questions, sample, seed)
         own = {
             i
             for q in questions

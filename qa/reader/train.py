@@ -126,14 +126,28 @@ def _positive(ex: Example, passage: int, start: int, end: int) -> bool:
     return any(p == passage and start <= s < end for p, s, _ in ex.answers)
 
 
-def fit(train: Rows, c: float = 1.0) -> ReaderModel:
+def join(parts: Sequence[Rows]) -> Rows:
+    """Rows of several data sets as one (group numbers made distinct)."""
+    offset, groups = 0, []
+    for part in parts:
+        groups.append(part.group + offset)
+        offset += int(part.group.max()) + 1 if len(part.group) else 0
+    return Rows(
+        np.vstack([p.x for p in parts]),
+        np.concatenate([p.y for p in parts]),
+        np.concatenate(groups),
+    )
+
+
+def fit(train: Rows, c: float = 1.0, weight: np.ndarray | None = None) -> ReaderModel:
+    """Logistic regression on standardised features; `weight` per row (default 1)."""
     from sklearn.linear_model import LogisticRegression
 
     mean = train.x.mean(axis=0)
     scale = train.x.std(axis=0)
     scale[scale == 0] = 1.0
     model = LogisticRegression(C=c, solver="liblinear", max_iter=1000)
-    model.fit((train.x - mean) / scale, train.y)
+    model.fit((train.x - mean) / scale, train.y, sample_weight=weight)
     return ReaderModel(
         FEATURES, mean, scale, model.coef_[0].copy(), float(model.intercept_[0]), 0.5
     )
@@ -188,8 +202,11 @@ def summary(
         max(f1(picks[g][2] or "", t) for t in items[g].texts) if g in picks else 0.0 for g in typed
     ]
     correct = [g in picks and picks[g][1] for g in answerable]
+    right = sum(c and g not in refused for c, g in zip(correct, answerable, strict=True))
+    right += len(refused & set(impossible))
     return {
         "questions": len(items),
+        "question_accuracy": right / len(items) if items else 0.0,
         "answer_sentence_accuracy": float(np.mean(correct)) if correct else 0.0,
         "answered_and_correct": float(
             np.mean([c and g not in refused for c, g in zip(correct, answerable, strict=True)])
