@@ -74,6 +74,7 @@ def test_weeks_split_by_seed_without_overlap() -> None:
     assert split != news.split_weeks(weeks, seed=17)
 
 
+@pytest.mark.slow  # imports scikit-learn (4 s), needed only for training
 def test_row_weights_move_the_fit() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 3))
