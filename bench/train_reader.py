@@ -74,14 +74,15 @@ def evaluate(
     out = {}
     for name, split in sets.items():
         for part in parts:
+            # SQuAD's test split is bench/reader_squad.py's, beside the hand-weighted step
             if split[part] and (part == "val" or name == "news"):
                 picks = read_all(learned_read(reader), split[part])
                 out[f"{name} {part}"] = summary(split[part], picks, model.threshold)
     return out
 
 
-def news_examples(folder: Path, exclude: set[str]) -> list[Example]:
-    """The RealTime QA questions of a `bench/realtimeqa.py` folder, asked of its index."""
+def news_examples(folder: Path, items: list[dict]) -> list[Example]:  # type: ignore[type-arg]
+    """Gold items of a `bench/realtimeqa.py` folder, asked of its index."""
     settings = Settings().model_copy(
         update={
             "corpus_dir": folder / "corpus",
@@ -91,7 +92,6 @@ def news_examples(folder: Path, exclude: set[str]) -> list[Example]:
     )
     engine = Engine.open(settings)
     try:
-        items = news.load_gold(folder / "gold.jsonl", exclude)
         return news.examples(items, lambda q, asked: engine.retrieve(q, None, None, asked))
     finally:
         engine.close()
@@ -136,7 +136,8 @@ def main() -> None:
     use_news = str(args.news) != "none"
     if use_news:
         exclude = question_ids(RTQA, args.exclude_sample, 0) if args.exclude_sample else set()
-        found = news_examples(args.news, exclude)
+        items = news.load_gold(args.news / "gold.jsonl", exclude)
+        found = news_examples(args.news, items)
         weeks = news.split_weeks([ex.article for ex in found], args.seed)
         sets["news"] = news.by_split(found, weeks)
         split["news"] = weeks
@@ -144,9 +145,7 @@ def main() -> None:
         test_gold = args.cache.parent / "news-test.jsonl"
         test_gold.write_text(
             "".join(
-                json.dumps(item) + "\n"
-                for item in news.load_gold(args.news / "gold.jsonl", exclude)
-                if news.week(item["id"]) in weeks["test"]
+                json.dumps(item) + "\n" for item in items if news.week(item["id"]) in weeks["test"]
             ),
             encoding="utf-8",
         )
@@ -178,17 +177,25 @@ def main() -> None:
             [np.full(len(p.y), 1.0 if i == 0 else ratio) for i, p in enumerate(parts)]
         )
         model = fit(train, args.c, weight)
-        val_picks = read_all(learned_read(LearnedReader(cache, model, tagger)), val)  # type: ignore[arg-type]
-        threshold = choose_threshold(val, {g: (p, r) for g, (p, r, _) in val_picks.items()})
-        model = replace(model, threshold=threshold)
-        scores = evaluate(model, sets, cache, tagger, ("val",))
+        read = learned_read(LearnedReader(cache, model, tagger))  # type: ignore[arg-type]
+        picks = {name: read_all(read, p["val"]) for name, p in sets.items()}
+        best, offset = {}, 0
+        for name, p in sets.items():  # the same numbering as `val`
+            best |= {offset + g: (pr, right) for g, (pr, right, _) in picks[name].items()}
+            offset += len(p["val"])
+        model = replace(model, threshold=choose_threshold(val, best))
+        scores = {
+            f"{name} val": summary(p["val"], picks[name], model.threshold)
+            for name, p in sets.items()
+        }
         tried.append((overall(scores), ratio, model, scores))
         print(
-            f"news weight {ratio:.2f}: threshold {threshold:.4f}, validation {overall(scores):.4f}"
+            f"news weight {ratio:.2f}: threshold {model.threshold:.4f}, "
+            f"validation {overall(scores):.4f}"
         )
-    _, ratio, model, _ = max(tried, key=lambda t: t[0])
+    _, ratio, model, scores = max(tried, key=lambda t: t[0])
     threshold = model.threshold
-    scores = evaluate(model, sets, cache, tagger, ("val", "test"))
+    scores |= evaluate(model, sets, cache, tagger, ("test",))
     previous = load_model()
     before = evaluate(previous, sets, cache, tagger, ("val", "test"))
     meta = {
@@ -202,7 +209,9 @@ def main() -> None:
         "train_rows": int(train.x.shape[0]),
         "train_positives": int(train.y.sum()),
         "news_weight": ratio if use_news else None,
-        "news_weights_tried": {f"{r:.2f}": round(v, 4) for v, r, _, _ in tried},
+        "news_weights_tried": {f"{r:.2f}": round(v, 4) for v, r, _, _ in tried}
+        if use_news
+        else None,
         "features": list(FEATURES),
         "model": f"logistic regression (liblinear, C={args.c}), standardised features",
         "threshold": threshold,

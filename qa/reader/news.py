@@ -68,4 +68,5 @@ def examples(items: Sequence[dict], retrieve: Retrieve) -> list[Example]:  # typ
 
 
 def by_split(items: Sequence[Example], split: dict[str, list[str]]) -> dict[str, list[Example]]:
-    return {name: [ex for ex in items if ex.article in set(weeks)] for name, weeks in split.items()}
+    part = {week: name for name, weeks in split.items() for week in weeks}
+    return {name: [ex for ex in items if part.get(ex.article) == name] for name in split}
