@@ -1,11 +1,12 @@
 """The full RealTime QA benchmark: prepare, index (about an hour of CPU), evaluate, summarize.
 
     .venv/bin/python bench/realtimeqa.py [--sample N --seed S] [--backend extractive ...]
-                                         [--embedding-backend onnx|torch] [--no-cache]
+                                         [--embedding-backend openvino|onnx|torch] [--no-cache]
 
-Embeds with the int8 ONNX model by default, through the same on-disk vector cache as
+Embeds with the service's default OpenVINO model, through the same on-disk vector cache as
 bench/scale.py (.cache/bench/embeddings/): after a 100k-chunk scale run, which holds every
-RealTime QA article, indexing the full set embeds almost nothing again.
+RealTime QA article, indexing the full set embeds almost nothing again. An interrupted run
+resumes: the record manager skips the articles already indexed.
 
 Writes the usual report folder (report.json, report.md, chart.png) plus bench/results/
 realtimeqa.json with the headline figures, and prints them as a table for the README.
