@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from qa.errors import BackendError
-from qa.reader.entities import Entity
+from qa.reader.entities import Entity, outside_dateline
 from qa.reader.features import FEATURES, candidates, featurize
 from qa.reader.followup import condense_rules, resolve
 from qa.reader.model import MODEL_PATH, ReaderModel, load_model
@@ -64,6 +64,18 @@ def passage(text: str, n: int = 0, source: str = "000_a.txt") -> Passage:
         ("Which country closed its airspace?", "GPE"),
         ("Which outlet published the interview?", "ORG"),
         ("Which think tank wrote the report?", "ORG"),
+        ("Which of these fast food restaurants has the slowest drive-thru?", "ORG"),
+        ("Which meal kit service recalled a product?", "ORG"),
+        ("Which Tory MP has resigned from a senior role?", "PERSON"),
+        ("Which head of state announced his resignation this week?", "PERSON"),
+        ("Which countries signed the pact?", "GPE"),
+        ("Which state's governor commuted the sentences?", "GPE"),
+        ("Which company's chief executive resigned?", "ORG"),
+        ("Historic rainfall led to flooding at which national park?", "GPE"),
+        ("Beyoncé made history on Sunday. When did she win her first Grammy?", "DATE"),
+        ("After the queen's death, who took the throne?", "PERSON"),
+        ("This country's president said the talks had failed.", "GPE"),
+        ("Agents from this federal law enforcement agency searched the home.", "ORG"),
     ],
 )
 def test_answer_type_of_a_typed_question(question: str, first: str) -> None:
@@ -77,6 +89,11 @@ def test_answer_type_of_a_typed_question(question: str, first: str) -> None:
         "How did Nuland describe Bazoum's situation?",
         "What happened at the embassy?",
         "What did Catherine Colonna say about the threat of force?",
+        "What did the president of this country say?",
+        "What is the state of the economy?",
+        "Yellowstone National Park partially reopened. Why was it shut down?",
+        "Kristi Noem blocked the download of which app from state devices?",
+        "Which of these NCAA men’s basketball tournament teams did not advance?",
     ],
 )
 def test_explanations_have_no_answer_type(question: str) -> None:
@@ -99,6 +116,37 @@ def test_short_answer_is_the_asked_thing_not_the_question_entity() -> None:
     assert got is not None and got.text == "Salifou Mody"
     assert sentence[got.start : got.end] == got.text
     assert pick(analyse("Why did Chad hold talks?"), sentence, entities) is None
+
+
+def test_how_long_picks_a_duration_not_a_day() -> None:
+    sentence = "The strike, which ended on Thursday, lasted three weeks."
+    entities = tuple(
+        Entity(sentence.index(t), sentence.index(t) + len(t), "DATE", t)
+        for t in ("Thursday", "three weeks")
+    )
+    got = pick(analyse("How long did the strike last?"), sentence, entities)
+    assert got is not None and got.text == "three weeks"
+    got = pick(analyse("When did the strike end?"), sentence, entities)
+    assert got is not None and got.text == "Thursday"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("PHOENIX – Mayor Kate Gallego said", ["Kate Gallego"]),
+        ("WASHINGTON (AP) — Joe Biden said", ["Joe Biden"]),
+        ("SAN FRANCISCO, Calif. — Apple said", ["Apple"]),
+        ("NEW YORK, June 3 (Reuters) - Apple said", ["Apple"]),
+        ("(CNN) Apple said", ["Apple"]),
+        ("ECOWAS — the bloc — said", ["ECOWAS"]),  # no sentence starts after the dash
+        ("U.S. - China talks", ["U.S.", "China"]),
+    ],
+)
+def test_a_dateline_names_no_answer(text: str, kept: list[str]) -> None:
+    names = ("PHOENIX", "WASHINGTON", "SAN FRANCISCO", "NEW YORK", "CNN", "AP", "Reuters", "June 3")
+    names += ("Kate Gallego", "Joe Biden", "Apple", "ECOWAS", "U.S.", "China")
+    found = [Entity(text.index(n), text.index(n) + len(n), "X", n) for n in names if n in text]
+    assert [e.text for e in outside_dateline(text, found)] == kept
 
 
 def test_the_committed_model_matches_the_features_the_code_computes() -> None:

@@ -5,6 +5,7 @@ parser and lemmatizer would triple the cost per sentence."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -24,6 +25,25 @@ class Entity:
 
 
 _PIPELINE = threading.Lock()
+
+# A news dateline opening an article's first sentence: "PHOENIX – ", "WASHINGTON (AP) — ",
+# "SAN FRANCISCO, Calif. — ", "NEW YORK, June 3 (Reuters) - ", "(CNN) ". It says where the
+# story was filed, never what was asked, so the short answer must not come from it.
+_DATELINE = re.compile(
+    r"^\s*(?:[A-Z][A-Z'’]+\.?(?:[ -][A-Z][A-Z'’]+\.?)*"  # PHOENIX, ST. LOUIS, WINSTON-SALEM
+    r"(?:,\s*[A-Z][A-Za-z.]+)?(?:,\s*[A-Z][a-z]+\.?\s+\d{1,2})?"  # , Calif.  , June 3
+    r"\s*(?:\([A-Za-z .]+\)\s*)?[–—-]+\s+"  # (AP) —
+    r"|\([A-Z][A-Za-z .]*\)\s*(?:[–—-]+\s*)?)"  # (CNN)
+    r"(?=[A-Z0-9\"“‘'])"  # and a sentence starts: "ECOWAS — the bloc — said" is no dateline
+)
+
+
+def outside_dateline(text: str, entities: Sequence[Entity]) -> tuple[Entity, ...]:
+    """`entities` without those inside a leading dateline of `text`."""
+    match = _DATELINE.match(text)
+    if match is None:
+        return tuple(entities)
+    return tuple(e for e in entities if e.start >= match.end())
 
 
 @lru_cache(maxsize=1)
@@ -66,6 +86,8 @@ class EntityTagger:
         with _PIPELINE:  # one spaCy pipeline, shared by request threads: one call at a time
             docs = list(load_nlp().pipe(texts, batch_size=self.batch))
         return {
-            text: tuple(Entity(e.start_char, e.end_char, e.label_, e.text) for e in doc.ents)
+            text: outside_dateline(
+                text, [Entity(e.start_char, e.end_char, e.label_, e.text) for e in doc.ents]
+            )
             for text, doc in zip(texts, docs, strict=True)
         }

@@ -12,6 +12,10 @@ from qa.reader.questions import QuestionInfo
 from qa.verify import content_words
 
 _WORD = re.compile(r"\w[\w’'-]*")
+_HOW_LONG = re.compile(r"\bhow long\b", re.I)
+_DURATION = re.compile(
+    r"\b(seconds?|minutes?|hours?|days?|nights?|weeks?|months?|years?|decades?|centuries)\b", re.I
+)
 
 
 def pick(question: QuestionInfo, sentence: str, entities: Sequence[Entity]) -> Entity | None:
@@ -26,9 +30,13 @@ def pick(question: QuestionInfo, sentence: str, entities: Sequence[Entity]) -> E
         if (w := content_words(m.group())) and w <= question.words
     ]
 
-    def rank(e: Entity) -> tuple[int, float, int]:
+    # "How long did the strike last?" asks for "three weeks", not for "Thursday"
+    wants_duration = bool(_HOW_LONG.search(question.text))
+
+    def rank(e: Entity) -> tuple[bool, int, float, int]:
         centre = (e.start + e.end) / 2
         distance = min((abs(centre - a) for a in anchors), default=0.0)
-        return (question.labels.index(e.label), distance, e.start)
+        not_duration = wants_duration and not _DURATION.search(e.text)
+        return (not_duration, question.labels.index(e.label), distance, e.start)
 
     return min(hits, key=rank)
