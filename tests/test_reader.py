@@ -194,6 +194,32 @@ def test_the_answer_sentence_and_its_short_answer_lie_in_the_quote() -> None:
     assert text[found.short[0] : found.short[1]] == "Rhissa Ag Boula"
 
 
+class CountingEmbedder(HashEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.texts.extend(texts)
+        return super().embed_documents(texts)
+
+
+def test_only_the_shortlist_is_embedded_and_the_rest_is_never_chosen() -> None:
+    filler = [f"Officials met on day {i} to discuss the weather in the region." for i in range(12)]
+    answer = "Rhissa Ag Boula leads the Council of Resistance for the Republic, a new group."
+    passages = [passage(" ".join(filler[:6]), 0), passage(answer + " " + " ".join(filler[6:]), 1)]
+    question = "Who leads the Council of Resistance for the Republic?"
+    embedder = CountingEmbedder()
+    short = LearnedReader(embedder, tagger=fake_entities, shortlist=3)  # type: ignore[arg-type]
+    units, probs = short.scores(question, passages)
+    assert len(units) == 13 and len(embedder.texts) == 3 and answer in embedder.texts
+    assert np.count_nonzero(probs) == 3
+    assert units[int(np.argmax(probs))].text == answer
+    everything = CountingEmbedder()
+    LearnedReader(everything, tagger=fake_entities, shortlist=None).scores(question, passages)  # type: ignore[arg-type]
+    assert len(everything.texts) == 13
+
+
 def test_absent_answer_type_lowers_the_probability_below_refusal() -> None:
     """Asked for a person, and no passage names anyone: the reader refuses."""
     question = "Who leads the Council of Resistance for the Republic?"

@@ -7,7 +7,8 @@ written by `bench/train_reader.py`."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,6 +35,13 @@ class ReaderModel:
             return np.zeros(0)
         z = ((rows - self.mean) / self.scale) @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
+
+    def ignoring(self, names: Sequence[str]) -> ReaderModel:
+        """The same model with the features `names` held at their training mean (weight 0):
+        a cheap first pass over rows where those features are not computed yet."""
+        coef = self.coef.copy()
+        coef[[self.features.index(n) for n in names]] = 0.0
+        return replace(self, coef=coef)
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -13,11 +13,19 @@ from qa.generators.base import Draft
 from qa.reader.entities import Entity, EntityTagger
 from qa.reader.features import FEATURES, Unit, candidates, featurize, type_hits
 from qa.reader.model import ReaderModel, load_model
-from qa.reader.questions import analyse, answers_quantity, asks_count, sub_questions
+from qa.reader.questions import (
+    QuestionInfo,
+    analyse,
+    answers_quantity,
+    asks_count,
+    sub_questions,
+)
 from qa.reader.short_answer import pick
 from qa.retrieval import Passage
 
 _TYPE_ANYWHERE = FEATURES.index("type_anywhere")
+_SIMILARITY = ("sim", "sim_gap", "sim_context", "sim_x_lex")  # the features that need vectors
+SHORTLIST = 16  # candidate sentences embedded per question: embedding is most of the cost
 
 
 @dataclass(frozen=True)
@@ -46,24 +54,44 @@ class LearnedReader:
         embedder: Embedder,
         model: ReaderModel | None = None,
         tagger: EntityTagger | None = None,
+        shortlist: int | None = SHORTLIST,
     ) -> None:
         self.embedder = embedder
         self.model = model or load_model()
         self.tagger = tagger or EntityTagger()
+        self.shortlist = shortlist
+        self._cheap = self.model.ignoring(_SIMILARITY)
 
     def scores(self, question: str, passages: Sequence[Passage]) -> tuple[list[Unit], np.ndarray]:
-        """Every candidate sentence and its probability of answering `question`."""
+        """Every candidate sentence and its probability of answering `question` (0 for those
+        left off the shortlist)."""
         units = candidates(passages)
         if not units:
             return units, np.zeros(0)
         info = analyse(question)
+        keep = self._shortlisted(info, passages, units)
         query = np.asarray(self.embedder.embed_query(question))
-        vectors = np.asarray(self.embedder.embed_documents([u.text for u in units]))
-        rows = featurize(info, passages, units, vectors @ query, self.tagger)
-        probs = self.model.probability(rows)
+        vectors = np.asarray(self.embedder.embed_documents([units[k].text for k in keep]))
+        sims = np.full(len(units), float((vectors @ query).min()))  # left off: as the least
+        sims[keep] = vectors @ query
+        rows = featurize(info, passages, units, sims, self.tagger)
+        probs = np.zeros(len(units))
+        probs[keep] = self.model.probability(rows[keep])
         if info.typed and not rows[:, _TYPE_ANYWHERE].any():
             probs = np.zeros_like(probs)  # asked for a person (date...) and no passage has one
         return units, probs
+
+    def _shortlisted(
+        self, info: QuestionInfo, passages: Sequence[Passage], units: list[Unit]
+    ) -> np.ndarray:
+        """Indices of the candidates worth embedding: all of them when there are few, else the
+        best `shortlist` by the model without its similarity features (words, names, answer
+        type, passage rank and position cost no model call)."""
+        if self.shortlist is None or len(units) <= self.shortlist:
+            return np.arange(len(units))
+        rows = featurize(info, passages, units, np.zeros(len(units)), self.tagger)
+        cheap = self._cheap.probability(rows)
+        return np.sort(np.argsort(-cheap, kind="stable")[: self.shortlist])
 
     def best(self, question: str, passages: Sequence[Passage]) -> Scored | None:
         units, probs = self.scores(question, passages)
