@@ -198,7 +198,8 @@ class Timeline:
         about = topic(question)
         # the reader scores answers to questions: ask it what happened with the topic
         probe = question if about == question else f"What happened with {about}?"
-        units, probs = self.reader.scores(probe, passages)
+        # every article's best sentence, not the best 16 of all: no shortlist
+        units, probs = self.reader.scores(probe, passages, shortlist=False)
         rows = [(u.passage, u.start, u.end, u.text) for u in units]
         words = frozenset(content_words(about))
         return merge(select(probs, rows, passages, words=words), self.embedder)

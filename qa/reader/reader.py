@@ -62,14 +62,16 @@ class LearnedReader:
         self.shortlist = shortlist
         self._cheap = self.model.ignoring(_SIMILARITY)
 
-    def scores(self, question: str, passages: Sequence[Passage]) -> tuple[list[Unit], np.ndarray]:
+    def scores(
+        self, question: str, passages: Sequence[Passage], shortlist: bool = True
+    ) -> tuple[list[Unit], np.ndarray]:
         """Every candidate sentence and its probability of answering `question` (0 for those
-        left off the shortlist)."""
+        left off the shortlist; `shortlist=False` scores them all, as a timeline needs)."""
         units = candidates(passages)
         if not units:
             return units, np.zeros(0)
         info = analyse(question)
-        keep = self._shortlisted(info, passages, units)
+        keep = self._shortlisted(info, passages, units) if shortlist else np.arange(len(units))
         query = np.asarray(self.embedder.embed_query(question))
         vectors = np.asarray(self.embedder.embed_documents([units[k].text for k in keep]))
         sims = np.full(len(units), float((vectors @ query).min()))  # left off: as the least
