@@ -84,7 +84,7 @@ class SentenceEmbedder(Embeddings):
     def __init__(
         self,
         name: str = "all-MiniLM-L6-v2",
-        batch_size: int = 64,
+        batch_size: int = 16,
         backend: str = "openvino",
         cache_dir: Path | None = None,
     ) -> None:
@@ -142,20 +142,25 @@ class SentenceEmbedder(Embeddings):
         return [len(ids) for ids in encoded["input_ids"]]
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
-        vectors: list[list[float]] = []
+        # Longest first, so that each batch pads to about its own length (a batch costs its
+        # longest text times its size) and the largest batch, the memory peak, comes first.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        vectors: list[list[float]] = [[] for _ in texts]
         model = self.model
-        for i in range(0, len(texts), self.batch_size):  # lock per batch: questions interleave
+        for i in range(0, len(order), self.batch_size):  # lock per batch: questions interleave
+            ids = order[i : i + self.batch_size]
             with self._lock:
                 started = time.perf_counter()
                 batch = model.encode(
-                    texts[i : i + self.batch_size],
+                    [texts[j] for j in ids],
                     batch_size=self.batch_size,
                     normalize_embeddings=True,
                     convert_to_numpy=True,
                     show_progress_bar=False,
                 )
                 self.seconds += time.perf_counter() - started
-            vectors.extend(batch.tolist())
+            for j, vector in zip(ids, batch.tolist(), strict=True):
+                vectors[j] = vector
         return vectors
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
+from bm25s.tokenization import Tokenized
 
 from qa.store import StoredChunk
 from qa.text import STOP_WORDS
@@ -46,18 +47,22 @@ class LexicalIndex:
     def build(cls, chunks: Iterable[StoredChunk], root: Path) -> LexicalIndex:
         ids: list[str] = []
         dates: list[int] = []
-        tokens: list[list[str]] = []
+        # Words as ids of one shared vocabulary: the lists hold references to the vocabulary's
+        # int objects, not a string object per word (at 87.5k chunks that was ~1 GB of RSS).
+        vocab: dict[str, int] = {}
+        token_ids: list[list[int]] = []
         for chunk in chunks:
             ids.append(chunk.chunk_id)
             dates.append(chunk.meta.date_int or 0)
-            tokens.append(tokenize(chunk.text) or ["_"])
+            words = tokenize(chunk.text) or ["_"]
+            token_ids.append([vocab.setdefault(w, len(vocab)) for w in words])
         version = uuid.uuid4().hex[:12]
         folder = root / version
         folder.mkdir(parents=True)
         model = None
         if ids:
             model = bm25s.BM25()
-            model.index(tokens, show_progress=False)
+            model.index(Tokenized(ids=token_ids, vocab=vocab), show_progress=False)
             model.save(str(folder / "bm25"))
         (folder / "chunks.json").write_text(json.dumps({"ids": ids, "dates": dates}))
         return cls(model, ids, np.array(dates, dtype=np.int64), version)
@@ -92,13 +97,12 @@ class LexicalIndex:
         terms = tokenize(query)
         if self.model is None or not terms or k <= 0:
             return []
-        mask = self.in_range(date_from, date_to).astype(np.float32)
+        # bm25s' own retrieve costs 10x its scoring (2 ms, and 13 ms with a date mask, against
+        # 0.2 ms at 87.5k chunks): score every chunk, then take the top k here
+        scores = np.asarray(self.model.get_scores(terms), dtype=np.float32)
+        if date_from is not None or date_to is not None:
+            scores = np.where(self.in_range(date_from, date_to), scores, 0.0)
         k = min(k, len(self.chunk_ids))
-        docs, scores = self.model.retrieve(
-            [terms], k=k, show_progress=False, weight_mask=mask, n_threads=1
-        )
-        return [
-            (self.chunk_ids[int(d)], float(s))
-            for d, s in zip(docs[0], scores[0], strict=True)
-            if s > 0
-        ]
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.lexsort((top, -self.dates[top], -scores[top]))]  # best; ties: newest
+        return [(self.chunk_ids[int(d)], float(scores[d])) for d in top if scores[d] > 0]

@@ -94,9 +94,11 @@ class Retriever:
     100k (bench/date_filter.py), so the range is resolved here from the chunk dates the BM25
     index keeps in memory: a range holding at least `filter_in_code_from` of the chunks
     filters an over-fetched plain search (used only when it holds `candidates` chunks in
-    range, or the whole index, so its result is the exact filter's); otherwise Chroma searches
-    among the in-range chunk ids, which costs about the same at any range size. `where` is
-    left for an index without BM25 state or a range of more than `ids_up_to` chunks.
+    range, or the whole index, so its result is the exact filter's); a range of at most
+    `exact_up_to` chunks is ranked by exact cosine over their stored vectors (Chroma's HNSW
+    search among a few ids walks most of the graph: 58 ms for 34 ids at 87.5k chunks, 3 ms
+    exact); otherwise Chroma searches among the in-range chunk ids. `where` is left for an
+    index without BM25 state or a range of more than `ids_up_to` chunks.
     """
 
     def __init__(
@@ -109,6 +111,7 @@ class Retriever:
         filter_in_code_from: float = 0.3,
         max_overfetch: int = 500,
         ids_up_to: int = 50_000,
+        exact_up_to: int = 500,
     ) -> None:
         self.index = index
         self.embedder = embedder
@@ -118,6 +121,7 @@ class Retriever:
         self.filter_in_code_from = filter_in_code_from  # share of chunks inside the range
         self.max_overfetch = max_overfetch
         self.ids_up_to = ids_up_to  # longest list of in-range ids handed to Chroma
+        self.exact_up_to = exact_up_to  # ranges this small are ranked exactly, in numpy
 
     def dense(self, vector: list[float], dates: DateFilter) -> list[StoredChunk]:
         """The `candidates` nearest chunks inside the date range."""
@@ -138,6 +142,8 @@ class Retriever:
                 return kept[: self.candidates]
         if total and count <= self.ids_up_to:
             ids = [lexical.chunk_ids[i] for i in np.flatnonzero(inside)]
+            if count <= self.exact_up_to:
+                return store.nearest_among(vector, ids, self.candidates)
             return store.search(vector, self.candidates, ids=ids)
         return store.search(vector, self.candidates, where)
 

@@ -33,6 +33,28 @@ def test_cache_embeds_each_text_once() -> None:
     assert inner.embedded == 6
 
 
+class _LengthModel:
+    """A stand-in for a sentence-transformers model: one vector per text, from its length;
+    records the batches it was given."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def encode(self, texts: list[str], **_: object) -> np.ndarray:
+        self.batches.append(list(texts))
+        return np.asarray([[float(len(t)), 1.0] for t in texts])
+
+
+def test_batches_go_longest_first_and_vectors_come_back_in_input_order() -> None:
+    embedder = SentenceEmbedder(batch_size=2)
+    model = _LengthModel()
+    embedder._model = model
+    texts = ["a" * n for n in (3, 9, 1, 7, 5)]
+    vectors = embedder.embed_documents(texts)
+    assert [v[0] for v in vectors] == [3.0, 9.0, 1.0, 7.0, 5.0]  # each text its own vector
+    assert [[len(t) for t in b] for b in model.batches] == [[9, 7], [5, 3], [1]]
+
+
 @pytest.mark.slow
 def test_packaged_model_opens_without_torch_and_embeds_normalized_vectors(
     tmp_path: Path,

@@ -36,11 +36,12 @@ RTQA = ROOT.parent / "shared/data/realtimeqa"
 # 2026-12-05, question-type and dateline rules: accuracy 0.765 (gate raised to 0.72),
 # short_answer_exact 0.571 = 24/42 (was 22/37: five more typed questions, so the gate moves to
 # 0.52 to keep its margin of two questions), the rest unchanged.
+# 2026-12-05, countries relabelled GPE: short_answer_exact 0.619 = 26/42, gate 0.57 (24/42).
 # (A hard "question names a thing no passage mentions" refusal raised seed refusal recall to
 # 0.684 but more than doubled false refusals on the RealTime QA sample, so it was dropped.)
 GATE_UNDER = [
     "extractive:answer_accuracy=0.72",
-    "extractive:short_answer_exact=0.52",
+    "extractive:short_answer_exact=0.57",
     "extractive:citation_precision=0.87",
     "extractive:citation_support=0.95",
     "extractive:refusal_recall=0.62",

@@ -44,3 +44,36 @@ def test_saved_versions_reload_and_prune(tmp_path: Path) -> None:
     LexicalIndex.prune(tmp_path, keep=second.version)
     assert not (tmp_path / first.version).exists()
     assert LexicalIndex.load(tmp_path, first.version).search("Wagner", 2) == []  # gone: empty
+
+
+def test_scores_equal_bm25s_built_from_word_lists(tmp_path: Path) -> None:
+    """Built from word ids (less memory) and ranked here (faster): bm25s' own scores, in order."""
+    import bm25s
+    import numpy as np
+
+    from tests.conftest import SEEDS
+
+    texts = [
+        p.read_text(encoding="utf-8")[i : i + 600]
+        for p in sorted(SEEDS.iterdir())
+        for i in range(0, 3000, 600)
+    ]
+    chunks = [_chunk(str(n), t, date(2023, 8, 1)) for n, t in enumerate(texts)]
+    chunks.append(_chunk("empty", "the of and", date(2023, 8, 1)))  # no word left: placeholder
+    ours = LexicalIndex.build(chunks, tmp_path)
+    reference = bm25s.BM25()
+    reference.index([tokenize(c.text) or ["_"] for c in chunks], show_progress=False)
+    every = len(chunks)
+    for query in ("Niger junta airspace", "Wagner Mali fighters", "president Bazoum detained"):
+        got = ours.search(query, every)
+        docs, scores = reference.retrieve([tokenize(query)], k=every, show_progress=False)
+        want = {
+            chunks[int(d)].chunk_id: float(s)
+            for d, s in zip(docs[0], scores[0], strict=True)
+            if s > 0
+        }
+        assert len(got) == len(want) > 3 and set(dict(got)) == set(want)
+        assert all(np.isclose(s, want[c]) for c, s in got)
+        assert [s for _, s in got] == sorted((s for _, s in got), reverse=True)
+        top3 = ours.search(query, 3)
+        assert top3 == got[:3]  # the top k is the head of the full ranking

