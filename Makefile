@@ -45,7 +45,7 @@ serve: setup ingest
 	$(VENV)/bin/qa serve --host $(HOST) --port $(PORT)
 
 test: setup-dev
-	$(VENV)/bin/ruff check qa tests bench
+	$(VENV)/bin/ruff check qa tests bench training
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
@@ -54,8 +54,8 @@ test-fast: setup-dev
 	$(VENV)/bin/python -m pytest -m "not slow" -q $(PYTEST_ARGS)
 
 lint: setup-dev
-	$(VENV)/bin/ruff check qa tests bench
-	$(VENV)/bin/ruff format --check qa tests bench
+	$(VENV)/bin/ruff check qa tests bench training
+	$(VENV)/bin/ruff format --check qa tests bench training
 	$(VENV)/bin/mypy
 
 # Re-resolve on purpose: keeps the current pins unless told otherwise.

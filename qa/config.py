@@ -76,12 +76,16 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one LLM call.")
     llm_max_tokens: int = Field(256, ge=16, le=4096, description="Token cap of one LLM answer.")
     llm_context_tokens: int = Field(4096, ge=512, description="Context window for llamacpp.")
+    reader: Literal["neural", "learned"] = Field(
+        "neural",
+        description="Extractive reader: 'neural' (span model fine-tuned from MiniLM) or "
+        "'learned' (the earlier logistic model over hand-made features, for comparison).",
+    )
     refusal_threshold: float | None = Field(
         None,
-        ge=0.0,
-        le=1.0,
-        description="Refuse when the reader's probability that its best sentence answers the "
-        "question is below this; unset means the threshold chosen on validation with the model.",
+        description="Refuse when the reader's confidence in its best answer is below this "
+        "(neural: span margin in logits; learned: a probability); unset means the threshold "
+        "chosen on validation with the model.",
     )
     support_threshold: float = Field(
         0.5, description="Minimum support score for an answer sentence to survive verification."

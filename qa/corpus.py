@@ -86,13 +86,29 @@ def _boilerplate() -> re.Pattern[str]:
     return re.compile(r"\A\s*(?:" + "|".join(patterns) + r")\s*\Z", re.IGNORECASE)
 
 
+_FRAGMENT_WORDS = 2  # a paragraph this short, with no digit and no end punctuation
+
+
+def fragment(paragraph: str) -> bool:
+    """A page fragment, not article text: a paragraph of at most two words with no digit and
+    no sentence punctuation (a button or label left by a copy: "download jpg", "Photo gallery").
+    Titles are read from headers, so nothing an answer needs is lost."""
+    words = paragraph.split()
+    return (
+        0 < len(words) <= _FRAGMENT_WORDS
+        and not any(ch.isdigit() for ch in paragraph)
+        and not paragraph.rstrip("\"'”’)").endswith((".", "!", "?", ":"))
+    )
+
+
 def clean_text(raw: str) -> str:
-    """Drop boilerplate lines, collapse whitespace, and keep the first of repeated paragraphs."""
+    """Drop boilerplate lines and page fragments, collapse whitespace, and keep the first of
+    repeated paragraphs."""
     pattern = _boilerplate()
     lines = [ln for ln in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     lines = ["" if pattern.match(ln) else ln for ln in lines]
     paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n", "\n".join(lines)))
-    return "\n\n".join(dedupe(paragraphs))
+    return "\n\n".join(dedupe(p for p in paragraphs if not fragment(p)))
 
 
 def _decode(data: bytes, source: str, problems: list[Problem]) -> str:

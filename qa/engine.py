@@ -17,7 +17,8 @@ from qa.generators.base import Draft, Generator
 from qa.generators.chat import make_chat_generator
 from qa.generators.extractive import ExtractiveGenerator
 from qa.indexing import Index
-from qa.reader.reader import LearnedReader
+from qa.reader.neural import NeuralReader
+from qa.reader.reader import LearnedReader, Reader, to_draft
 from qa.retrieval import Mode, Passage, Retriever
 from qa.schema import REFUSAL, Answer, AskRequest
 from qa.text import TRAILING_MARKERS, sentence_spans, split_cited, strip_markers
@@ -44,10 +45,11 @@ class Engine:
         self.retriever = Retriever(
             index, embedder, settings.candidates, settings.rrf_k, settings.max_chunks_per_source
         )
-        self.reader = LearnedReader(embedder)
+        learned = LearnedReader(embedder)  # timelines score every sentence with it
+        self.reader: Reader = NeuralReader() if settings.reader == "neural" else learned
         self.extractive = ExtractiveGenerator(self.reader)
         self.verifier = Verifier(embedder, settings.support_threshold)
-        self.timeline = Timeline(index, embedder, self.reader, self.verifier, settings)
+        self.timeline = Timeline(index, embedder, learned, self.verifier, settings)
         self.generators: dict[str, Generator] = {"extractive": self.extractive}
         self.generators.update(generators or {})
         self.factories: dict[str, Factory] = {
@@ -108,14 +110,15 @@ class Engine:
         passages = self.retrieve(question, request.top_k, request.date_from, request.date_to)
         timings["retrieve"] = _ms(started)
         started = time.perf_counter()
-        reading = self.reader.read(question, passages) if passages else None
+        as_of = request.date_to or date.today()  # the moment the question is asked
+        reading = self.reader.read(question, passages, as_of) if passages else None
         timings["evidence"] = _ms(started)
         threshold = self.settings.refusal_threshold
         if threshold is None:
-            threshold = self.reader.model.threshold
-        if reading is None or not reading.chosen or reading.probability < threshold:
+            threshold = self.reader.threshold
+        if reading is None or not reading.chosen or reading.confidence < threshold:
             return question, passages, None
-        return question, passages, self.reader.draft(reading, passages)
+        return question, passages, to_draft(reading, passages)
 
     def ask(self, request: AskRequest) -> Answer:
         answer = None
@@ -154,7 +157,8 @@ class Engine:
         yield from self._verified(builder, sentences, True, fallback)
         timings["generate"] = _ms(started) - builder.verify_ms
         timings["verify"] = builder.verify_ms
-        if not builder.sentences and generator is not self.extractive:
+        fell_back = not builder.sentences and generator is not self.extractive
+        if fell_back:
             # nothing of the LLM's draft survived: the extractive answer, verified the same way
             dropped = builder.dropped
             builder = CitationBuilder(passages, self.verifier, fallback)
@@ -172,7 +176,8 @@ class Engine:
                 short_answer=builder.short_answer(fallback),
                 refused=False,
                 citations=builder.citations,
-                backend=backend,
+                backend=self.extractive.name if fell_back else backend,
+                fallback=fell_back,
                 timings_ms=timings,
                 dropped_sentences=builder.dropped,
                 question=question,

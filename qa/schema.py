@@ -92,7 +92,10 @@ class Answer(BaseModel):
     )
     refused: bool
     citations: list[Citation] = Field(default_factory=list)
-    backend: str
+    backend: str = Field(description="The backend whose text this is (extractive on a fallback).")
+    fallback: bool = Field(
+        False, description="The requested backend's text failed verification: extractive used."
+    )
     timings_ms: dict[str, float] = Field(default_factory=dict)
     dropped_sentences: int = Field(0, description="Answer sentences removed by verification.")
     question: str | None = Field(None, description="The standalone question actually searched.")

@@ -79,22 +79,6 @@ def split_cited(text: str) -> list[str]:
 
 TOKEN = re.compile(r"[A-Za-zÀ-ÿ][\w’'-]*|\d[\d,.]*\d|\d")
 _POSSESSIVE = re.compile(r"[’']s$")
-_ALIASES = {
-    "gen": "general",
-    "col": "colonel",
-    "lt": "lieutenant",
-    "sgt": "sergeant",
-    "gov": "governor",
-    "sen": "senator",
-    "rep": "representative",
-    "pres": "president",
-    "met": "meet",
-    "meeting": "meet",
-    "led": "lead",
-    "leader": "lead",
-    "took": "take",
-    "u.s": "us",
-}
 
 
 def norm(word: str) -> str:
@@ -116,7 +100,7 @@ def stem(word: str) -> str:
 
 def content_words(text: str) -> set[str]:
     """Stems of the words that carry content (no stop words, no 1–2 letter words)."""
-    words = (_ALIASES.get(w, w) for w in (norm(m.group()) for m in TOKEN.finditer(text)))
+    words = (norm(m.group()) for m in TOKEN.finditer(text))
     return {stem(w) for w in words if w and w not in STOP_WORDS and len(w) > 2}
 
 

@@ -1,4 +1,4 @@
-"""The hand-weighted scorer the learned reader replaced (qa/reader/baseline.py): its pruned
+"""The hand-weighted scorer the learned reader replaced (training/baseline.py): its pruned
 search finds what scoring every sentence finds, with fewer model calls."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from qa.corpus import read_paths
-from qa.reader.baseline import HandWeighted, answers_quantity, sub_questions
 from qa.retrieval import Passage
 from tests.conftest import HashEmbedder
+from training.baseline import HandWeighted, answers_quantity, sub_questions
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 QUESTIONS = [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus import Article, ReadResult, corpus_files, read_bytes, read_paths
+from qa.corpus import Article, ReadResult, clean_text, corpus_files, read_bytes, read_paths
 from tests.conftest import SEEDS
 
 
@@ -60,7 +60,23 @@ def test_seed_003_has_no_date_and_none_is_guessed(seeds: dict[str, Article]) -> 
     assert seeds["003"].text.startswith("Niger’s junta authorities have requested assistance")
 
 
-def test_003_top_line_just_know_is_boilerplate(seeds: dict[str, Article]) -> None:
+@pytest.mark.parametrize(
+    ("paragraph", "dropped"),
+    [
+        ("Photo gallery", True),
+        ("download jpg", True),
+        ("Watch", True),
+        ("Updated 2023", False),  # a digit: could be a date line
+        ("He resigned.", False),  # a sentence
+        ("Three words here", False),
+    ],
+)
+def test_page_fragments_are_not_article_text(paragraph: str, dropped: bool) -> None:
+    text = clean_text(f"{paragraph}\n\nThe council met on Monday and approved the budget.")
+    assert (paragraph not in text) == dropped
+
+
+def test_003_top_line_just_know_is_a_fragment(seeds: dict[str, Article]) -> None:
     raw = (SEEDS / "003_dc7ce24594d87c5a.txt").read_text(encoding="utf-8")
     assert raw.startswith("Just know\n")  # the seed has it at the top ...
     assert "just know" not in seeds["003"].text.lower()  # ... the clean text does not

@@ -40,7 +40,7 @@ RTQA = ROOT.parent / "shared/data/realtimeqa"
 # (A hard "question names a thing no passage mentions" refusal raised seed refusal recall to
 # 0.684 but more than doubled false refusals on the RealTime QA sample, so it was dropped.)
 GATE_UNDER = [
-    "extractive:answer_accuracy=0.72",
+    "extractive:answer_contains_gold=0.72",
     "extractive:short_answer_exact=0.57",
     "extractive:citation_precision=0.87",
     "extractive:citation_support=0.95",
@@ -109,15 +109,15 @@ def test_qa_eval_command_writes_the_report_and_gates(engine, tmp_path: Path) -> 
         "report.md",
         "chart.png",
     }
-    assert "answer_accuracy" in first.output and "recall@5" in first.output
+    assert "answer_contains_gold" in first.output and "recall@5" in first.output
 
     second = runner.invoke(
         eval_app,
         [*common, "--out", str(tmp_path / "two"), "--against", str(tmp_path / "one/report.json"),
-         "--fail-under", "answer_accuracy=1.01"],
+         "--fail-under", "answer_contains_gold=1.01"],
     )  # fmt: skip
     assert second.exit_code == 1
-    assert "FAIL extractive:answer_accuracy" in second.output
+    assert "FAIL extractive:answer_contains_gold" in second.output
     assert "Changes are against" in (tmp_path / "two/report.md").read_text()
 
 

@@ -233,7 +233,7 @@ def outcomes() -> list[Outcome]:
 
 def test_summarize_counts_every_ratio() -> None:
     m = summarize(outcomes())
-    assert (m["answer_accuracy"].count, m["answer_accuracy"].total) == (2, 4)
+    assert (m["answer_contains_gold"].count, m["answer_contains_gold"].total) == (2, 4)
     assert (m["citation_precision"].count, m["citation_precision"].total) == (2, 3)
     assert (m["citation_recall"].count, m["citation_recall"].total) == (2, 2)
     assert (m["uncited_answers"].count, m["uncited_answers"].total) == (1, 3)
@@ -242,8 +242,8 @@ def test_summarize_counts_every_ratio() -> None:
     assert (m["refusal_recall"].count, m["refusal_recall"].total) == (1, 2)
     assert (m["false_refusal_rate"].count, m["false_refusal_rate"].total) == (1, 4)
     assert (m["dropped_sentences"].count, m["dropped_sentences"].total) == (1, 4)
-    assert m["answer_accuracy"].value == 0.5
-    assert m["answer_accuracy"].show() == "0.500 (2/4)"
+    assert m["answer_contains_gold"].value == 0.5
+    assert m["answer_contains_gold"].show() == "0.500 (2/4)"
 
 
 def test_empty_denominators_are_none_not_zero() -> None:
@@ -327,7 +327,7 @@ def report(accuracy: float, false_refusals: float) -> Report:
     from qa.evaluation import BackendReport, RetrievalReport
 
     metrics = {
-        "answer_accuracy": Metric(value=accuracy, count=accuracy * 10, total=10),
+        "answer_contains_gold": Metric(value=accuracy, count=accuracy * 10, total=10),
         "false_refusal_rate": Metric(value=false_refusals, count=false_refusals * 10, total=10),
     }
     return Report(
@@ -348,21 +348,21 @@ def report(accuracy: float, false_refusals: float) -> Report:
 
 def test_fail_under_and_over() -> None:
     rep = report(0.8, 0.2)
-    assert check_thresholds(rep, ["answer_accuracy=0.8"]) == []
-    assert check_thresholds(rep, ["extractive:answer_accuracy=0.85"]) == [
-        "extractive:answer_accuracy = 0.800 is below 0.85"
+    assert check_thresholds(rep, ["answer_contains_gold=0.8"]) == []
+    assert check_thresholds(rep, ["extractive:answer_contains_gold=0.85"]) == [
+        "extractive:answer_contains_gold = 0.800 is below 0.85"
     ]
     assert check_thresholds(rep, over=["false_refusal_rate=0.1"])
     assert check_thresholds(rep, ["retrieval_recall_hybrid=0.95"])
     with pytest.raises(InputError, match="unknown metric"):
         check_thresholds(rep, ["accuracy=0.8"])
     with pytest.raises(InputError, match="METRIC=VALUE"):
-        check_thresholds(rep, ["answer_accuracy"])
+        check_thresholds(rep, ["answer_contains_gold"])
 
 
 def test_deltas_against_an_earlier_report() -> None:
     change = deltas(report(0.9, 0.1), report(0.8, 0.2))
-    assert change["extractive:answer_accuracy"] == pytest.approx(0.1)
+    assert change["extractive:answer_contains_gold"] == pytest.approx(0.1)
     assert change["extractive:false_refusal_rate"] == pytest.approx(-0.1)
     assert change["retrieval_recall_hybrid"] == 0.0
 
@@ -421,7 +421,7 @@ def test_runner_passes_dates_and_backend_and_scores() -> None:
         "llamacpp", 3, date(2023, 8, 1), date(2023, 8, 31),
     )  # fmt: skip
     assert fetched == [["c1"]]
-    assert rep.metrics["answer_accuracy"].value == 1.0
+    assert rep.metrics["answer_contains_gold"].value == 1.0
     assert rep.metrics["refusal_recall"].value == 1.0
     assert rep.metrics["citation_support"].count == 1
     assert set(rep.latency_ms) == {"wall", "retrieve", "total"}
@@ -444,7 +444,7 @@ def test_backend_failure_is_an_error_outcome_not_a_crash() -> None:
     broken = rep.outcomes[1]
     assert broken.error and "BackendError" in broken.error and broken.miss
     assert rep.metrics["errors"].show() == "0.500 (1/2)"
-    assert rep.metrics["answer_accuracy"].show() == "1.000 (1/1)"
+    assert rep.metrics["answer_contains_gold"].show() == "1.000 (1/1)"
 
 
 # ---------------------------------------------------------------- the command line, no model

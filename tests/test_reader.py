@@ -67,7 +67,7 @@ def passage(text: str, n: int = 0, source: str = "000_a.txt") -> Passage:
         ("Which of these fast food restaurants has the slowest drive-thru?", "ORG"),
         ("Which meal kit service recalled a product?", "ORG"),
         ("Which Tory MP has resigned from a senior role?", "PERSON"),
-        ("Which head of state announced his resignation this week?", "PERSON"),
+        ("Which head of government said on Monday that he would step down?", "PERSON"),
         ("Which countries signed the pact?", "GPE"),
         ("Which state's governor commuted the sentences?", "GPE"),
         ("Which company's chief executive resigned?", "ORG"),
@@ -75,7 +75,7 @@ def passage(text: str, n: int = 0, source: str = "000_a.txt") -> Passage:
         ("Beyoncé made history on Sunday. When did she win her first Grammy?", "DATE"),
         ("After the queen's death, who took the throne?", "PERSON"),
         ("This country's president said the talks had failed.", "GPE"),
-        ("Agents from this federal law enforcement agency searched the home.", "ORG"),
+        ("Officers of this national tax agency raided the offices.", "ORG"),
     ],
 )
 def test_answer_type_of_a_typed_question(question: str, first: str) -> None:
@@ -243,7 +243,7 @@ def test_absent_answer_type_lowers_the_probability_below_refusal() -> None:
 )
 def test_no_sentence_of_five_words_reads_as_nothing(passages: list[Passage]) -> None:
     reading = reader().read("Who leads the CRR?", passages)
-    assert reading.chosen == [] and reading.probability == 0.0
+    assert reading.chosen == [] and reading.confidence == 0.0
 
 
 def test_a_pronoun_resolves_to_the_person_of_the_previous_answer() -> None:
@@ -315,7 +315,7 @@ def test_a_stopword_question_reads_without_error(question: str) -> None:
         passage("Rhissa Ag Boula leads the Council of Resistance for the Republic, a group.")
     ]
     reading = reader().read(question, passages)
-    assert 0.0 <= reading.probability <= 1.0
+    assert 0.0 <= reading.confidence <= 1.0
 
 
 def test_a_stopword_question_to_the_engine_refuses_or_answers(tmp_settings, hash_embedder) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""RealTime QA as reader training data (qa/reader/news.py) and the weighted fit (train.py)."""
+"""RealTime QA as reader training data (training/news.py) and the weighted fit (train.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.reader import news
-from qa.reader.train import Rows, fit, join
 from qa.retrieval import Passage
+from training import news
+from training.learned_reader import Rows, fit, join
 
 
 def passage(text: str, n: int = 0) -> Passage:

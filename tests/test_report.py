@@ -68,7 +68,7 @@ def _report(accuracy_hit: bool) -> Report:
 
 def test_markdown_has_metrics_misses_and_deltas() -> None:
     text = render_markdown(_report(False), earlier=_report(True))
-    assert "| answer_accuracy | 0.000 (0/1) (-1.000 ✗) | 0.000 (0/1) (-1.000 ✗) |" in text
+    assert "| answer_contains_gold | 0.000 (0/1) (-1.000 ✗) | 0.000 (0/1) (-1.000 ✗) |" in text
     assert "| hybrid | 1.000 (1/1) | 0.500 (n=1) |" in text
     assert "## Misses: llamacpp" in text
     assert "| q1 | Who leads the CRR? | Ag Boula | The CRR supports ECOWAS [1]. | 000.txt |" in text
@@ -91,5 +91,5 @@ def test_write_report_files(tmp_path: Path) -> None:
     assert files == {"report.json", "report.md", "chart.png"}
     assert (tmp_path / "out/chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     again = Report.model_validate_json((tmp_path / "out/report.json").read_text())
-    assert again.backends["extractive"].metrics["answer_accuracy"].value == 1.0
+    assert again.backends["extractive"].metrics["answer_contains_gold"].value == 1.0
     assert "No misses." not in (tmp_path / "out/report.md").read_text()

@@ -39,7 +39,7 @@ def test_content_words_stem_and_drop_stop_words() -> None:
     assert stem("visited") == stem("visiting") == stem("visits") == "visit"
     assert content_words("The general visited the troops") == {"general", "visit", "troop"}
     assert "the" in STOP_WORDS
-    assert content_words("Gen. Mody met Wagner") == {"general", "modi", "meet", "wagner"}
+    assert content_words("Gen. Mody met Wagner") == {"gen", "modi", "met", "wagner"}  # no aliases
 
 
 def test_key_terms_are_numbers_and_names_not_the_first_word() -> None:

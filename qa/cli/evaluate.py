@@ -135,13 +135,18 @@ def prepare_realtimeqa(
     ] = None,
     sample: Annotated[int | None, typer.Option(min=1, help="Keep N seeded questions.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the sample.")] = 0,
+    split: Annotated[
+        str | None,
+        typer.Option(help="Only the weeks of this split (train, val, test: eval/splits/)."),
+    ] = None,
 ) -> None:
     """Build a corpus dump and a gold file from RealTime QA under the git-ignored .cache/."""
     from qa.evaluation.realtimeqa import prepare
 
-    folder = out or Path(".cache/realtimeqa" + ("-sample" if sample else ""))
+    name = "realtimeqa" + (f"-{split}" if split else "") + ("-sample" if sample else "")
+    folder = out or Path(".cache") / name
     try:
-        summary = prepare(data, folder, sample, seed)
+        summary = prepare(data, folder, sample, seed, split)
     except QAError as exc:
         fail(exc)
     typer.echo(json.dumps(summary, indent=2))

@@ -24,6 +24,7 @@ LOWER_IS_BETTER = {
     "uncited_answers",
     "citations_out_of_range",
     "errors",
+    "fallback_answers",
     "timeline_refused",
 }
 
@@ -129,7 +130,10 @@ class Outcome(BaseModel):
     typed: bool = False  # the question asks for a thing (person, date, number...)
     refused: bool = False
     cited: list[str] = Field(default_factory=list)
-    correct: bool = False
+    correct: bool = False  # a gold answer anywhere in the reply
+    first_correct: bool = False  # a gold answer in the reply's first sentence or short answer
+    quote_has_gold: bool = False  # a gold answer inside a cited quote (independent of verify)
+    fallback: bool = False  # the backend's text was replaced by the extractive answer
     f1: float = 0.0
     citations: int = 0
     out_of_range: int = 0  # citations dated outside the gold item's date_from..date_to
@@ -171,6 +175,8 @@ def score(
 ) -> Outcome:
     """Score one answer against its gold item; `support` is the verifier's yes/no."""
     cited = list(dict.fromkeys(c.source for c in answer.citations))
+    first = split_sentences(answer.answer)[:1]
+    shown = " ".join(first + ([answer.short_answer.text] if answer.short_answer else []))
     by_n = {c.n: chunk_texts.get(c.chunk_id, c.quote) for c in answer.citations}
     sentences = [] if answer.refused else split_sentences(answer.answer)
     supported = sum(
@@ -193,6 +199,10 @@ def score(
         citations=len(answer.citations),
         out_of_range=sum(not in_range(c.date, item) for c in answer.citations),
         correct=not answer.refused and is_correct(answer.answer, item),
+        first_correct=not answer.refused and is_correct(shown, item),
+        quote_has_gold=not answer.refused
+        and any(is_correct(c.quote, item) for c in answer.citations),
+        fallback=answer.fallback,
         f1=0.0 if answer.refused else token_f1(answer.answer, item),
         cited_gold=len(set(cited) & set(item.sources)),
         hits=source_hits(cited, item),
@@ -213,6 +223,25 @@ def short_exact(outcome: Outcome) -> bool:
     if outcome.refused or not outcome.short_answer:
         return False
     return any(normalize(outcome.short_answer) == normalize(a) for a in outcome.expected)
+
+
+def short_f1(outcome: Outcome) -> float:
+    """SQuAD token F1 of the short answer against the best gold answer (0 without one)."""
+    if outcome.refused or not outcome.short_answer:
+        return 0.0
+    guess = normalize(outcome.short_answer).split()
+    return max((_f1(guess, normalize(a).split()) for a in outcome.expected), default=0.0)
+
+
+SHORT_GOLD_WORDS = 5  # gold answers this short are what a short answer should be
+
+
+def wants_short(outcome: Outcome) -> bool:
+    """Answerable, and some gold answer is at most SHORT_GOLD_WORDS words: the denominator of
+    the short-answer metrics comes from the gold, not from the system's own question types."""
+    return outcome.answerable and any(
+        0 < len(normalize(a).split()) <= SHORT_GOLD_WORDS for a in outcome.expected
+    )
 
 
 class Metric(BaseModel):
@@ -250,10 +279,12 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Metric]:
     answered = [o for o in answerable if not o.refused]  # answerable and not refused
     with_citations = [o for o in answered if o.cited]
     spoken = [o for o in ok if not o.refused]
-    typed = [o for o in answerable if o.typed]
+    short = [o for o in ok if wants_short(o)]
     return {
-        "answer_accuracy": ratio(sum(o.correct for o in answerable), len(answerable)),
-        "short_answer_exact": ratio(sum(short_exact(o) for o in typed), len(typed)),
+        "answer_contains_gold": ratio(sum(o.correct for o in answerable), len(answerable)),
+        "first_sentence_accuracy": ratio(sum(o.first_correct for o in answerable), len(answerable)),
+        "short_answer_exact": ratio(sum(short_exact(o) for o in short), len(short)),
+        "short_answer_f1": mean([short_f1(o) for o in short]),
         "answer_f1": mean([o.f1 for o in answerable]),
         "citation_precision": ratio(
             sum(o.cited_gold for o in with_citations), sum(len(o.cited) for o in with_citations)
@@ -265,6 +296,8 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Metric]:
         "citation_support": ratio(
             sum(o.supported for o in spoken), sum(o.sentences for o in spoken)
         ),
+        "cited_quote_has_gold": ratio(sum(o.quote_has_gold for o in answered), len(answered)),
+        "fallback_answers": ratio(sum(o.fallback for o in spoken), len(spoken)),
         "refusal_precision": ratio(sum(not o.answerable for o in refused), len(refused)),
         "refusal_recall": ratio(sum(o.refused for o in unanswerable), len(unanswerable)),
         "false_refusal_rate": ratio(len(answerable) - len(answered), len(answerable)),

@@ -21,6 +21,16 @@ from qa.errors import InputError
 from qa.evaluation.metrics import contains
 
 DUMP = "rtqa.jsonl"
+SPLITS = Path(__file__).resolve().parents[2] / "eval" / "splits" / "realtimeqa.json"
+Split = str  # "train" | "val" | "test": weeks listed in eval/splits/realtimeqa.json
+
+
+def split_weeks(split: Split, path: Path = SPLITS) -> set[str]:
+    """The weekly releases (`YYYYMMDD` of a question id) of one split of the committed file."""
+    weeks = json.loads(path.read_text(encoding="utf-8"))
+    if split not in ("train", "val", "test"):
+        raise InputError(f"unknown split {split!r}: use train, val or test")
+    return set(weeks[split])
 
 
 @dataclass(frozen=True)
@@ -142,11 +152,19 @@ def question_ids(data: Path, sample: int | None = None, seed: int = 0) -> set[st
     return {q["question_id"] for q in (sampled(questions, sample, seed) if sample else questions)}
 
 
-def prepare(data: Path, out: Path, sample: int | None = None, seed: int = 0) -> dict[str, Any]:
-    """Write `out/corpus/rtqa.jsonl` and `out/gold.jsonl`; return what was written."""
+def prepare(
+    data: Path, out: Path, sample: int | None = None, seed: int = 0, split: Split | None = None
+) -> dict[str, Any]:
+    """Write `out/corpus/rtqa.jsonl` and `out/gold.jsonl`; return what was written. With a
+    `split`, only that split's weeks and their own articles; with a `sample`, N seeded
+    questions (of the split) and their own articles."""
     questions, retrieved, docs, gold = load(data)
+    if split is not None:
+        weeks = split_weeks(split)
+        questions = [q for q in questions if q["question_id"].split("_", 1)[0] in weeks]
     if sample is not None:
         questions = sampled(questions, sample, seed)
+    if sample is not None or split is not None:
         own = {
             i
             for q in questions

@@ -17,7 +17,8 @@ from qa.evaluation.metrics import LOWER_IS_BETTER, Metric
 from qa.evaluation.runner import Report, deltas
 
 CHARTED = (
-    "answer_accuracy",
+    "first_sentence_accuracy",
+    "short_answer_exact",
     "citation_precision",
     "citation_recall",
     "citation_support",

@@ -223,7 +223,7 @@ def parse_threshold(spec: str) -> tuple[str, float]:
         return name.strip(), float(value)
     except ValueError:
         raise InputError(
-            f"threshold {spec!r} must look like METRIC=VALUE, e.g. answer_accuracy=0.85"
+            f"threshold {spec!r} must look like METRIC=VALUE, e.g. answer_contains_gold=0.85"
         ) from None
 
 

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 from qa.generators.base import Draft
 from qa.reader.followup import condense_rules
+from qa.reader.reader import to_draft
 
 if TYPE_CHECKING:
-    from qa.reader.reader import LearnedReader
+    from qa.reader.reader import Reader
     from qa.retrieval import Passage
     from qa.schema import Turn
 
@@ -20,12 +21,12 @@ class ExtractiveGenerator:
     name = "extractive"
     verbatim = True  # its sentences are quotes: no plain-text reduction, no relevance floor
 
-    def __init__(self, reader: LearnedReader) -> None:
+    def __init__(self, reader: Reader) -> None:
         self.reader = reader
 
     def generate(self, question: str, passages: Sequence[Passage]) -> Draft:
         reading = self.reader.read(question, passages)
-        return self.reader.draft(reading, passages) if reading.chosen else Draft("")
+        return to_draft(reading, passages) if reading.chosen else Draft("")
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         yield self.generate(question, passages).text

@@ -1,8 +1,8 @@
 """Candidate sentences of the retrieved passages and the features the reader scores them on.
 
-The same code computes the features at training time (bench/train_reader.py) and at question
-time, and `FEATURES` is saved with the fitted model: a model trained on other features fails
-to load (see qa/reader/model.py)."""
+The same code computes the features at training time (training/train_learned_reader.py)
+and at question time, and `FEATURES` is saved with the fitted model: a model trained on other
+features fails to load (see qa/reader/model.py)."""
 
 from __future__ import annotations
 

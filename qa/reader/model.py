@@ -2,7 +2,7 @@
 
 `reader.json` (committed beside this module) holds the coefficients and the refusal threshold;
 `reader.meta.json` records how it was made (data hashes, split, validation scores). Both are
-written by `bench/train_reader.py`."""
+written by `training/train_learned_reader.py`."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ class ReaderModel:
         if features != FEATURES:
             raise BackendError(
                 f"the reader model {path} was trained on other features than qa/reader/features.py "
-                "computes; retrain it with `python bench/train_reader.py`"
+                "computes; retrain it with `python training/train_learned_reader.py`"
             )
         return cls(
             features,
@@ -78,6 +78,7 @@ def load_model(path: Path = MODEL_PATH) -> ReaderModel:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise BackendError(
-            f"cannot read the reader model {path}: {exc}; retrain it with bench/train_reader.py"
+            f"cannot read the reader model {path}: {exc}; "
+            "retrain it with python -m training.train_learned_reader"
         ) from exc
     return ReaderModel.from_json(data, path)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
 
 import numpy as np
 
@@ -41,7 +43,32 @@ class Scored:
 @dataclass(frozen=True)
 class Reading:
     chosen: list[Scored]
-    probability: float  # of the weakest sub-question's best sentence
+    confidence: float  # of the weakest sub-question's best sentence, compared with a threshold
+
+
+class Reader(Protocol):
+    """What the engine needs of a reader: the best sentences and a confidence to gate on."""
+
+    @property
+    def threshold(self) -> float: ...
+
+    def read(
+        self, question: str, passages: Sequence[Passage], as_of: date | None = None
+    ) -> Reading: ...
+
+
+def to_draft(reading: Reading, passages: Sequence[Passage]) -> Draft:
+    spans: dict[int, tuple[int, int]] = {}
+    parts = []
+    short = None
+    for c in reading.chosen:
+        n = c.passage + 1
+        p = passages[c.passage]
+        spans.setdefault(n, (p.start + c.start, p.start + c.end))
+        parts.append(f"{c.text} [{n}]")
+        if short is None and c.short is not None:
+            short = (n, p.start + c.short[0], p.start + c.short[1])
+    return Draft(" ".join(parts), spans, short)
 
 
 class LearnedReader:
@@ -61,6 +88,10 @@ class LearnedReader:
         self.tagger = tagger or EntityTagger()
         self.shortlist = shortlist
         self._cheap = self.model.ignoring(_SIMILARITY)
+
+    @property
+    def threshold(self) -> float:
+        return self.model.threshold
 
     def scores(
         self, question: str, passages: Sequence[Passage], shortlist: bool = True
@@ -129,10 +160,12 @@ class LearnedReader:
         text = passages[u.passage].text[start:end]
         return Scored(u.passage, start, end, text, prob, span if short is not None else None)
 
-    def read(self, question: str, passages: Sequence[Passage]) -> Reading:
+    def read(
+        self, question: str, passages: Sequence[Passage], as_of: date | None = None
+    ) -> Reading:
         """The best sentence per sub-question and the refusal probability (their minimum)."""
         chosen: list[Scored] = []
-        probability = 1.0
+        confidence = 1.0
         for part in sub_questions(question):
             found = self.best(part, passages)
             # a count ("how many troops", "the population") needs a number in the sentence,
@@ -140,33 +173,19 @@ class LearnedReader:
             counted = found is not None and answers_quantity(part, found.text)
             if found is not None and asks_count(part) and not counted:
                 found = None
-            probability = min(probability, found.score if found else 0.0)
+            confidence = min(confidence, found.score if found else 0.0)
             if found and all((c.passage, c.start) != (found.passage, found.start) for c in chosen):
                 chosen.append(found)
-        return Reading(chosen, probability if chosen else 0.0)
+        return Reading(chosen, confidence if chosen else 0.0)
 
     def select(self, question: str, passages: Sequence[Passage]) -> list[Scored]:
         return self.read(question, passages).chosen
 
     def evidence(self, question: str, passages: Sequence[Passage]) -> float:
-        return self.read(question, passages).probability
-
-    @staticmethod
-    def draft(reading: Reading, passages: Sequence[Passage]) -> Draft:
-        spans: dict[int, tuple[int, int]] = {}
-        parts = []
-        short = None
-        for c in reading.chosen:
-            n = c.passage + 1
-            p = passages[c.passage]
-            spans.setdefault(n, (p.start + c.start, p.start + c.end))
-            parts.append(f"{c.text} [{n}]")
-            if short is None and c.short is not None:
-                short = (n, p.start + c.short[0], p.start + c.short[1])
-        return Draft(" ".join(parts), spans, short)
+        return self.read(question, passages).confidence
 
     def generate(self, question: str, passages: Sequence[Passage]) -> Draft:
-        return self.draft(self.read(question, passages), passages)
+        return to_draft(self.read(question, passages), passages)
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         yield self.generate(question, passages).text

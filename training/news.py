@@ -17,8 +17,8 @@ from pathlib import Path
 
 from qa.evaluation.metrics import contains
 from qa.reader.features import candidates
-from qa.reader.squad import Example
 from qa.retrieval import Passage
+from training.squad import Example
 
 Retrieve = Callable[[str, date | None], Sequence[Passage]]
 

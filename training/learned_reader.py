@@ -1,4 +1,4 @@
-"""Training and measuring the reader on SQuAD 2.0 (bench/train_reader.py and bench/reader.py).
+"""Training and measuring the learned reader on SQuAD 2.0 (training/train_learned_reader.py).
 
 Deterministic: a seeded split by article, every text embedded once into a vector cache under
 .cache/, and a logistic regression (liblinear, no randomness) fitted with scikit-learn, which
@@ -20,7 +20,7 @@ from qa.reader.entities import EntityTagger
 from qa.reader.features import FEATURES, candidates, featurize
 from qa.reader.model import ReaderModel
 from qa.reader.questions import analyse
-from qa.reader.squad import Example, examples, load_articles, split_articles, texts_to_embed
+from training.squad import Example, examples, load_articles, split_articles, texts_to_embed
 
 SEED = 16
 
@@ -254,7 +254,7 @@ def learned_read(reader: object) -> Callable[[str, Sequence[object]], Reading]:
             return None, 0.0, None
         c = r.chosen[0]
         text = passages[c.passage].text  # type: ignore[attr-defined]
-        return c, r.probability, text[c.short[0] : c.short[1]] if c.short else None
+        return c, r.confidence, text[c.short[0] : c.short[1]] if c.short else None
 
     return read
 

@@ -1,5 +1,6 @@
-"""The hand-weighted sentence scorer that the learned reader replaced, kept as the baseline of
-bench/reader_squad.py (the reader is compared with it on the same split, in the same run)."""
+"""The hand-weighted sentence scorer that the learned reader replaced, kept as the baseline
+of training/learned_reader_squad.py (the reader is compared with it on the same split, in the
+same run)."""
 
 from __future__ import annotations
 

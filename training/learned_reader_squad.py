@@ -1,7 +1,8 @@
 """The reader alone on the SQuAD 2.0 test split (articles never seen in training): the learned
 reader and the old hand-weighted extractive step, in one run, on the same retrieved paragraphs.
 
-    .venv/bin/python bench/reader_squad.py [--split test] [--out .cache/reader/squad-test.json]
+    .venv/bin/python -m training.learned_reader_squad [--split test] \
+        [--out .cache/reader/squad-test.json]
 
 Reports answer-sentence accuracy (answerable questions), no-answer precision/recall and false
 refusals at each reader's own refusal threshold, and short-answer EM/F1 on typed questions.
@@ -16,12 +17,20 @@ from pathlib import Path
 
 from qa.config import Settings
 from qa.embedding import make_embedder
-from qa.reader.baseline import HandWeighted
 from qa.reader.entities import EntityTagger
 from qa.reader.features import candidates
 from qa.reader.model import load_model
 from qa.reader.reader import LearnedReader
-from qa.reader.train import SEED, VectorCache, hand_read, learned_read, prepare, read_all, summary
+from training.baseline import HandWeighted
+from training.learned_reader import (
+    SEED,
+    VectorCache,
+    hand_read,
+    learned_read,
+    prepare,
+    read_all,
+    summary,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT.parent / "shared/data/squad2/dev-v2.0.json.gz"

@@ -1,10 +1,11 @@
 """Train the extractive reader (issue 16) and write qa/reader/reader.json + its sidecar
 reader.meta.json (data SHA-256, split, features, validation scores, the previous model's scores).
 
-    .venv/bin/python bench/train_reader.py [--squad ../shared/data/squad2/dev-v2.0.json.gz]
+    .venv/bin/python -m training.train_learned_reader \
+        [--squad ../shared/data/squad2/dev-v2.0.json.gz]
     # with RealTime QA news questions as well (split by week, the evaluation sample left out):
     .venv/bin/python bench/realtimeqa.py --sample 300 --seed 1     # builds the folder and index
-    .venv/bin/python bench/train_reader.py --news .cache/realtimeqa-sample300-1
+    .venv/bin/python -m training.train_learned_reader --news .cache/realtimeqa-sample300-1
 
 Deterministic: a seeded split (SQuAD by article, news by week), liblinear logistic regression.
 Every text is embedded once with the service's model into .cache/reader/vectors.npz, so a rerun
@@ -28,13 +29,12 @@ from qa.config import Settings
 from qa.embedding import make_embedder
 from qa.engine import Engine
 from qa.evaluation.realtimeqa import question_ids
-from qa.reader import news
 from qa.reader.entities import EntityTagger
 from qa.reader.features import FEATURES, candidates
 from qa.reader.model import MODEL_PATH, ReaderModel, load_model
 from qa.reader.reader import LearnedReader
-from qa.reader.squad import Example
-from qa.reader.train import (
+from training import news
+from training.learned_reader import (
     SEED,
     VectorCache,
     choose_threshold,
@@ -48,6 +48,7 @@ from qa.reader.train import (
     sha256,
     summary,
 )
+from training.squad import Example
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT.parent / "shared/data/squad2/dev-v2.0.json.gz"
@@ -74,7 +75,7 @@ def evaluate(
     out = {}
     for name, split in sets.items():
         for part in parts:
-            # SQuAD's test split is bench/reader_squad.py's, beside the hand-weighted step
+            # SQuAD's test split is training/learned_reader_squad.py's (beside the hand one)
             if split[part] and (part == "val" or name == "news"):
                 picks = read_all(learned_read(reader), split[part])
                 out[f"{name} {part}"] = summary(split[part], picks, model.threshold)
@@ -199,7 +200,7 @@ def main() -> None:
     previous = load_model()
     before = evaluate(previous, sets, cache, tagger, ("val", "test"))
     meta = {
-        "trained_by": "bench/train_reader.py",
+        "trained_by": "training/train_learned_reader.py",
         "data": files,
         "seed": args.seed,
         "split": split,
