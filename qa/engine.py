@@ -17,6 +17,7 @@ from qa.generators.base import Draft, Generator
 from qa.generators.chat import make_chat_generator
 from qa.generators.extractive import ExtractiveGenerator
 from qa.indexing import Index
+from qa.newer import NewerReports
 from qa.reader.reader import LearnedReader
 from qa.retrieval import Mode, Passage, Retriever
 from qa.schema import REFUSAL, Answer, AskRequest
@@ -48,6 +49,13 @@ class Engine:
         self.extractive = ExtractiveGenerator(self.reader)
         self.verifier = Verifier(embedder, settings.support_threshold)
         self.timeline = Timeline(index, embedder, self.reader, self.verifier, settings)
+        threshold = settings.refusal_threshold
+        self.newer = NewerReports(
+            self.retriever,
+            self.reader,
+            self.verifier,
+            self.reader.model.threshold if threshold is None else threshold,
+        )
         self.generators: dict[str, Generator] = {"extractive": self.extractive}
         self.generators.update(generators or {})
         self.factories: dict[str, Factory] = {
@@ -145,7 +153,19 @@ class Engine:
         for kind, value in self._stream(request.model_copy(update={"as_of": moment})):
             if kind == "final" and isinstance(value, Answer):
                 value = value.model_copy(update={"as_of": moment})
+                if value.mode == "answer" and not value.refused and self.settings.newer_reports:
+                    value = self._newer(request, value, moment)
             yield kind, value
+
+    def _newer(self, request: AskRequest, answer: Answer, moment: date) -> Answer:
+        """The answer with its newer reports (qa/newer.py)."""
+        started = time.perf_counter()
+        question = answer.question or request.question
+        dates = self._dates(question, request.date_from, request.date_to, moment)
+        newer = self.newer.find(question, answer, dates)
+        timings = {**answer.timings_ms, "newer": _ms(started)}
+        timings["total"] = round(timings.get("total", 0.0) + timings["newer"], 2)
+        return answer.model_copy(update={"newer": newer, "timings_ms": timings})
 
     def _stream(self, request: AskRequest) -> Iterator[tuple[str, object]]:
         begun = time.perf_counter()

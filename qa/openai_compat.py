@@ -68,8 +68,11 @@ def _message_text(message: ChatMessage) -> str:
 
 
 def moment_text(answer: Answer) -> str:
-    """The line stating the answer's moment, '(as of 2023-11-10)'; nothing for a refusal."""
-    return "" if answer.refused else f"\n\n({answer.moment()})"
+    """The line stating the answer's moment, '(as of 2023-11-10)', then any newer reports;
+    nothing for a refusal."""
+    if answer.refused:
+        return ""
+    return f"\n\n({answer.moment()})" + "".join(f"\n{r.line()}" for r in answer.newer)
 
 
 def trailer(answer: Answer) -> str:

@@ -103,6 +103,20 @@ class TimelineEvent(BaseModel):
     citations: list[int] = Field(description="Its [n] citations (one per merged article).")
 
 
+class NewerReport(BaseModel):
+    """A newer article that answers the question differently: a verified quote, not a claim."""
+
+    date: dt.date = Field(description="The newer article's date (after every cited one).")
+    short_answer: str = Field(description="What it says, e.g. 650 where the answer says 1,100.")
+    citation: Citation = Field(description="The quote holding it; n follows the answer's own.")
+
+    def line(self) -> str:
+        """'A newer report (2023-11-10) says 650: "quote" (file)'."""
+        quote, source = self.citation.quote, self.citation.source
+        when = self.date.isoformat()
+        return f'A newer report ({when}) says {self.short_answer}: "{quote}" ({source})'
+
+
 class Answer(BaseModel):
     answer: str
     short_answer: ShortAnswer | None = Field(
@@ -120,6 +134,10 @@ class Answer(BaseModel):
     )
     as_of: dt.date | None = Field(
         None, description="The date the question was asked as of (the request's as_of or today)."
+    )
+    newer: list[NewerReport] = Field(
+        default_factory=list,
+        description="Newer articles (up to as_of) answering differently, newest first.",
     )
 
     @computed_field(  # type: ignore[prop-decorator]

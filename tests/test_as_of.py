@@ -62,10 +62,13 @@ class RecordingRetriever(Retriever):
         return super().search(question, top_k, dates, mode)
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def build_engine(
+    tmp_path_factory: pytest.TempPathFactory, extra: dict[str, str] | None = None
+) -> Engine:
+    """An engine over ARTICLES and `extra` (hash embedder, fake entities), its clock at TODAY,
+    its retriever recording each date filter."""
     corpus = tmp_path_factory.mktemp("as-of-corpus")
-    for name, text in ARTICLES.items():
+    for name, text in (ARTICLES | (extra or {})).items():
         (corpus / name).write_text(text, encoding="utf-8")
     settings = make_settings(tmp_path_factory.mktemp("as-of"), corpus)
     embedder = HashEmbedder()
@@ -78,6 +81,11 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     recording.filters = []
     built.retriever = recording
     return built
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return build_engine(tmp_path_factory)
 
 
 def cited(answer: Answer) -> set[str]:

@@ -71,13 +71,15 @@ def ask(
 
 def render(answer: Answer) -> str:
     """The answer as plain text: the short answer, the answer, its moment ("as of
-    2023-11-10" or "date unknown"), then each citation with its file, date and quote."""
+    2023-11-10" or "date unknown") and any newer reports, then each citation with its file,
+    date and quote."""
     lines = (
         [f"{answer.short_answer.text} [{answer.short_answer.n}]\n"] if answer.short_answer else []
     )
     lines.append(answer.answer)
     if not answer.refused:
         lines.append(f"\n({answer.moment()})")
+        lines.extend(r.line() for r in answer.newer)
     if answer.citations:
         lines.append("")
     for c in answer.citations:

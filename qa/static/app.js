@@ -212,6 +212,9 @@ function momentLabel(answer) {
 function copyText(answer) {
   const lines = [answer.short_answer ? `${answer.short_answer.text}\n\n${answer.answer}` : answer.answer];
   if (!answer.refused) lines.push("", `(${momentLabel(answer)})`);
+  for (const r of answer.newer || []) {
+    lines.push(`A newer report (${r.date}) says ${r.short_answer}: “${r.citation.quote}” (${r.citation.source})`);
+  }
   if (answer.citations.length) {
     lines.push("", "Sources:");
     for (const c of answer.citations) {
@@ -301,6 +304,12 @@ function finishAnswer(item, answer) {
     const moment = el("p", { class: "moment" }, momentLabel(answer).replace(/^./, (c) => c.toUpperCase()));
     if (answer.as_of) moment.title = `Asked as of ${answer.as_of}`;
     item.append(moment);
+    for (const report of answer.newer || []) {
+      const line = el("p", { class: "newer", role: "note" },
+        `A newer report (${report.date}) says `, el("strong", {}, report.short_answer), " ",
+        marker(report.citation, item));
+      item.append(line);
+    }
   }
   const copyButton = el("button", { type: "button", class: "copy", "aria-label": "Copy the answer with its sources" }, "Copy");
   copyButton.addEventListener("click", () => copy(copyText(answer), copyButton));
