@@ -133,9 +133,14 @@ class Retriever:
                 hi = None
         return lo, hi, undated
 
-    def dense(self, vector: list[float], dates: DateFilter) -> list[StoredChunk]:
-        """The `candidates` nearest chunks inside the date range."""
-        lo, hi, undated = self.bounds(dates)
+    def dense(
+        self,
+        vector: list[float],
+        dates: DateFilter,
+        bounds: tuple[int | None, int | None, bool] | None = None,
+    ) -> list[StoredChunk]:
+        """The `candidates` nearest chunks inside the date range (`bounds`: `self.bounds`)."""
+        lo, hi, undated = bounds or self.bounds(dates)
         store = self.index.store
         if lo is None and hi is None:
             return store.search(vector, self.candidates)
@@ -170,14 +175,14 @@ class Retriever:
         dense: dict[str, float] = {}
         lexical: dict[str, float] = {}
         rankings: list[list[str]] = []
+        lo, hi, undated = bounds = self.bounds(dates)
         if mode in ("hybrid", "dense"):
-            hits = self.dense(self.embedder.embed_query(question), dates)
+            hits = self.dense(self.embedder.embed_query(question), dates, bounds)
             for hit in hits:
                 found[hit.chunk_id] = hit
                 dense[hit.chunk_id] = hit.similarity
             rankings.append([h.chunk_id for h in hits])
         if mode in ("hybrid", "lexical"):
-            lo, hi, undated = self.bounds(dates)
             ranked = self.index.lexical().search(question, self.candidates, lo, hi, undated)
             lexical = dict(ranked)
             missing = [cid for cid, _ in ranked if cid not in found]
