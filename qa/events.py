@@ -92,6 +92,8 @@ def _demonym_aliases(name: str) -> frozenset[str]:
             people = english.languages.get(lang, "")
             if not people or people[:2].lower() != country[:2].lower():
                 continue
+            if people in country.split():  # "French Polynesia" is not what "French" names
+                continue
             if text in (people, country):
                 found |= content_words(people) | content_words(country)
     return frozenset(found)
@@ -125,7 +127,13 @@ def _load_pos() -> Any:
 
 
 def spacy_pos(texts: Sequence[str]) -> list[list[Token]]:
-    """Part of speech, tag and lemma of every token, by spaCy's small English pipeline."""
+    """Part of speech, tag and lemma of every token, by spaCy's small English pipeline
+    (~5 ms a sentence; the last 20,000 sentences are remembered)."""
+    return [list(_pos(text)) for text in texts]
+
+
+@lru_cache(maxsize=20_000)
+def _pos(text: str) -> tuple[Token, ...]:
     with _PIPELINE:
-        docs = list(_load_pos().pipe(texts, batch_size=64))
-    return [[(t.pos_, t.tag_, t.lemma_) for t in doc] for doc in docs]
+        doc = _load_pos()(text)
+    return tuple((t.pos_, t.tag_, t.lemma_) for t in doc)
