@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     support_threshold: float = Field(
         0.5, description="Minimum support score for an answer sentence to survive verification."
     )
+    newer_reports: bool = Field(
+        True,
+        description="Look for newer articles (up to as_of) that answer a question differently "
+        "and list them under the answer (`newer`).",
+    )
     relevance_floor: float = Field(
         0.1,
         description="Minimum question-sentence similarity of an LLM answer sentence; "

@@ -17,6 +17,7 @@ from qa.generators.base import Draft, Generator
 from qa.generators.chat import make_chat_generator
 from qa.generators.extractive import ExtractiveGenerator
 from qa.indexing import Index
+from qa.newer import NewerReports
 from qa.reader.neural import NeuralReader
 from qa.reader.reader import LearnedReader, Reader, to_draft
 from qa.retrieval import Mode, Passage, Retriever
@@ -50,6 +51,9 @@ class Engine:
         self.extractive = ExtractiveGenerator(self.reader)
         self.verifier = Verifier(embedder, settings.support_threshold)
         self.timeline = Timeline(index, embedder, learned, self.verifier, settings)
+        # newer reports compare how well two quotes answer, read alone: the learned reader's
+        # probabilities, at its own validated threshold
+        self.newer = NewerReports(self.retriever, learned, self.verifier, learned.threshold)
         self.generators: dict[str, Generator] = {"extractive": self.extractive}
         self.generators.update(generators or {})
         self.factories: dict[str, Factory] = {
@@ -57,6 +61,7 @@ class Engine:
             "openai": make_chat_generator,
         }
         self._guard = threading.Lock()
+        self.today: Callable[[], date] = date.today  # the default as_of; tests set their own
 
     @classmethod
     def open(cls, settings: Settings) -> Engine:
@@ -85,15 +90,22 @@ class Engine:
         date_from: date | None = None,
         date_to: date | None = None,
         mode: Mode = "hybrid",
+        as_of: date | None = None,
     ) -> list[Passage]:
-        dates = self._dates(question, date_from, date_to)
+        dates = self._dates(question, date_from, date_to, as_of)
         return self.retriever.search(question, top_k or self.settings.top_k, dates, mode)
 
-    def _dates(self, question: str, date_from: date | None, date_to: date | None) -> DateFilter:
-        """Explicit dates win; otherwise dates stated in the question, read against the corpus."""
+    def _dates(
+        self, question: str, date_from: date | None, date_to: date | None, as_of: date | None
+    ) -> DateFilter:
+        """The filter retrieval gets, always holding the moment asked (`as_of`, default today):
+        an explicit range wins; otherwise the question's dates, relative ones read as of
+        `as_of` and those without a year against the newest article not after it."""
+        moment = as_of or self.today()
         if date_from or date_to:
-            return DateFilter(date_from, date_to)
-        return parse_question_dates(question, self.index.catalog.last_date() or date.today())
+            return DateFilter(date_from, date_to, as_of=moment)
+        newest = self.index.catalog.last_date()
+        return parse_question_dates(question, min(moment, newest) if newest else moment, moment)
 
     def _standalone(self, request: AskRequest, generator: Generator) -> str:
         if not request.history:
@@ -107,10 +119,12 @@ class Engine:
         refusal gate, the extractive answer and every backend's fallback); no draft: refuse."""
         started = time.perf_counter()
         question = self._standalone(request, generator)
-        passages = self.retrieve(question, request.top_k, request.date_from, request.date_to)
+        passages = self.retrieve(
+            question, request.top_k, request.date_from, request.date_to, as_of=request.as_of
+        )
         timings["retrieve"] = _ms(started)
         started = time.perf_counter()
-        as_of = request.date_to or date.today()  # the moment the question is asked
+        as_of = request.date_to or request.as_of or self.today()  # the moment asked about
         reading = self.reader.read(question, passages, as_of) if passages else None
         timings["evidence"] = _ms(started)
         threshold = self.settings.refusal_threshold
@@ -132,7 +146,27 @@ class Engine:
     def stream(self, request: AskRequest) -> Iterator[tuple[str, object]]:
         """("token", text) as sentences pass verification (with one ("short", ShortAnswer)
         before the first token that holds it), then ("final", Answer); for a timeline,
-        ("timeline", TimelineEvent) per line instead of tokens."""
+        ("timeline", TimelineEvent) per line instead of tokens. The question is asked as of
+        `request.as_of` (default: today), which the final Answer states."""
+        moment = request.as_of or self.today()
+        for kind, value in self._stream(request.model_copy(update={"as_of": moment})):
+            if kind == "final" and isinstance(value, Answer):
+                value = value.model_copy(update={"as_of": moment})
+                if value.mode == "answer" and not value.refused and self.settings.newer_reports:
+                    value = self._newer(request, value, moment)
+            yield kind, value
+
+    def _newer(self, request: AskRequest, answer: Answer, moment: date) -> Answer:
+        """The answer with its newer reports (qa/newer.py)."""
+        started = time.perf_counter()
+        question = answer.question or request.question
+        dates = self._dates(question, request.date_from, request.date_to, moment)
+        newer = self.newer.find(question, answer, dates)
+        timings = {**answer.timings_ms, "newer": _ms(started)}
+        timings["total"] = round(timings.get("total", 0.0) + timings["newer"], 2)
+        return answer.model_copy(update={"newer": newer, "timings_ms": timings})
+
+    def _stream(self, request: AskRequest) -> Iterator[tuple[str, object]]:
         begun = time.perf_counter()
         timings: dict[str, float] = {}
         backend = request.backend or self.settings.llm_backend
@@ -191,7 +225,7 @@ class Engine:
         its sentences are quotes chosen by the reader, whatever the backend."""
         started = time.perf_counter()
         question = self._standalone(request, generator)
-        dates = self._dates(question, request.date_from, request.date_to)
+        dates = self._dates(question, request.date_from, request.date_to, request.as_of)
         passages = self.timeline.passages(question, dates, request.top_k or PASSAGES)
         timings["retrieve"] = _ms(started)
         started = time.perf_counter()

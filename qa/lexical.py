@@ -84,15 +84,24 @@ class LexicalIndex:
                 if folder.is_dir() and folder.name != keep:
                     shutil.rmtree(folder, ignore_errors=True)
 
-    def in_range(self, date_from: int | None, date_to: int | None) -> np.ndarray:
-        """Which chunks a date range keeps (undated chunks never match a range)."""
+    def in_range(
+        self, date_from: int | None, date_to: int | None, undated: bool = False
+    ) -> np.ndarray:
+        """Which chunks a date range keeps: undated chunks only when `undated` (a bound by the
+        moment asked, not a range)."""
         if date_from is None and date_to is None:
             return np.ones(len(self.chunk_ids), dtype=bool)
         lo, hi = date_from or 0, date_to or 99991231
-        return (self.dates >= lo) & (self.dates <= hi) & (self.dates > 0)  # type: ignore[no-any-return]
+        dated = (self.dates >= lo) & (self.dates <= hi) & (self.dates > 0)
+        return dated | (self.dates == 0) if undated else dated  # type: ignore[no-any-return]
 
     def search(
-        self, query: str, k: int, date_from: int | None = None, date_to: int | None = None
+        self,
+        query: str,
+        k: int,
+        date_from: int | None = None,
+        date_to: int | None = None,
+        undated: bool = False,
     ) -> list[tuple[str, float]]:
         terms = tokenize(query)
         if self.model is None or not terms or k <= 0:
@@ -101,7 +110,7 @@ class LexicalIndex:
         # 0.2 ms at 87.5k chunks): score every chunk, then take the top k here
         scores = np.asarray(self.model.get_scores(terms), dtype=np.float32)
         if date_from is not None or date_to is not None:
-            scores = np.where(self.in_range(date_from, date_to), scores, 0.0)
+            scores = np.where(self.in_range(date_from, date_to, undated), scores, 0.0)
         k = min(k, len(self.chunk_ids))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.lexsort((top, -self.dates[top], -scores[top]))]  # best; ties: newest

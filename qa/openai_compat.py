@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -17,6 +18,8 @@ from qa.schema import Answer, AskRequest, BackendName, Citation, IsoDate, ShortA
 
 MODEL_ID = "news-qa"
 SOURCES_HEADING = "\n\nSources:\n"
+AS_OF_HEADER = "X-As-Of"  # the request's as_of, for clients that cannot add body fields
+_MOMENT = re.compile(r"\n\n\((?:as of \d{4}-\d{2}-\d{2}|date unknown)\)")
 MAX_HISTORY = 20  # turns kept from an OpenAI client's conversation
 MAX_TURN_CHARS = 8000  # the Turn limit of the answer contract
 
@@ -37,6 +40,11 @@ class ChatRequest(BaseModel):
     top_k: int | None = Field(None, ge=1, le=50, description="Extension: passages to use.")
     date_from: IsoDate | None = Field(None, description="Extension: oldest article date.")
     date_to: IsoDate | None = Field(None, description="Extension: newest article date.")
+    as_of: IsoDate | None = Field(
+        None,
+        description=f"Extension: the date the question is asked, YYYY-MM-DD (default: the "
+        f"{AS_OF_HEADER} header, else today); see AskRequest.as_of.",
+    )
     backend: BackendName | None = Field(None, description="Extension: answer backend.")
 
 
@@ -59,8 +67,22 @@ def _message_text(message: ChatMessage) -> str:
     return "\n".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
 
 
-def chat_to_ask(chat: ChatRequest) -> AskRequest:
-    """Last user message = the question; earlier user/assistant turns = the history."""
+def moment_text(answer: Answer) -> str:
+    """The line stating the answer's moment, '(as of 2023-11-10)', then any newer reports;
+    nothing for a refusal."""
+    if answer.refused:
+        return ""
+    return f"\n\n({answer.moment()})" + "".join(f"\n{r.line()}" for r in answer.newer)
+
+
+def trailer(answer: Answer) -> str:
+    """What follows the answer text in the content: its moment, then the sources."""
+    return moment_text(answer) + sources_text(answer.citations)
+
+
+def chat_to_ask(chat: ChatRequest, as_of_header: str | None = None) -> AskRequest:
+    """Last user message = the question; earlier user/assistant turns = the history; the
+    body's `as_of`, else the X-As-Of header."""
     turns = [(m.role, _message_text(m)) for m in chat.messages]
     last = max((i for i, (role, _) in enumerate(turns) if role == "user"), default=None)
     if last is None:
@@ -77,7 +99,8 @@ def chat_to_ask(chat: ChatRequest) -> AskRequest:
         history: list[Turn] = []
         for role, text in turns[:last]:
             if role in ("user", "assistant"):  # without the source lists we appended to answers
-                content = text.split(SOURCES_HEADING, 1)[0][:MAX_TURN_CHARS]
+                content = _MOMENT.split(text.split(SOURCES_HEADING, 1)[0], 1)[0]
+                content = content[:MAX_TURN_CHARS]
                 history.append(Turn(role=role, content=content))  # type: ignore[arg-type]
         return AskRequest(
             question=turns[last][1],
@@ -85,6 +108,7 @@ def chat_to_ask(chat: ChatRequest) -> AskRequest:
             top_k=chat.top_k,
             date_from=chat.date_from,
             date_to=chat.date_to,
+            as_of=chat.as_of or (as_of_header.strip() if as_of_header else None),
             backend=chat.backend,
         )
     except ValidationError as exc:
@@ -118,7 +142,7 @@ def short_line(answer: Answer) -> str:
 
 
 def completion(ask: AskRequest, answer: Answer, model: str) -> dict[str, Any]:
-    content = short_line(answer) + answer.answer + sources_text(answer.citations)
+    content = short_line(answer) + answer.answer + trailer(answer)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
@@ -136,6 +160,8 @@ def completion(ask: AskRequest, answer: Answer, model: str) -> dict[str, Any]:
         "citations": citations_json(answer.citations),
         "refused": answer.refused,
         "short_answer": answer.short_answer.model_dump() if answer.short_answer else None,
+        "as_of": answer.as_of.isoformat() if answer.as_of else None,
+        "newest_source_date": newest.isoformat() if (newest := answer.newest_source_date) else None,
     }
 
 

@@ -69,9 +69,9 @@ def _as_int(day: date | None) -> int | None:
     return int(day.strftime("%Y%m%d")) if day else None
 
 
-def _inside(value: object, lo: int | None, hi: int | None) -> bool:
+def _inside(value: object, lo: int | None, hi: int | None, undated: bool = False) -> bool:
     if not isinstance(value, int) or value <= 0:
-        return False
+        return undated
     return (lo is None or value >= lo) and (hi is None or value <= hi)
 
 
@@ -123,21 +123,37 @@ class Retriever:
         self.ids_up_to = ids_up_to  # longest list of in-range ids handed to Chroma
         self.exact_up_to = exact_up_to  # ranges this small are ranked exactly, in numpy
 
-    def dense(self, vector: list[float], dates: DateFilter) -> list[StoredChunk]:
-        """The `candidates` nearest chunks inside the date range."""
-        lo, hi = _as_int(dates.date_from), _as_int(dates.date_to)
-        where = date_where(dates.date_from, dates.date_to)
+    def bounds(self, dates: DateFilter) -> tuple[int | None, int | None, bool]:
+        """The filter as YYYYMMDD bounds and whether undated chunks pass: `as_of` bounds dated
+        chunks only, and costs nothing when no indexed chunk is newer than it."""
+        lo, hi, undated = _as_int(dates.date_from), _as_int(dates.newest), dates.keeps_undated
+        if undated and hi is not None:
+            known = self.index.lexical().dates
+            if not len(known) or hi >= int(known.max()):
+                hi = None
+        return lo, hi, undated
+
+    def dense(
+        self,
+        vector: list[float],
+        dates: DateFilter,
+        bounds: tuple[int | None, int | None, bool] | None = None,
+    ) -> list[StoredChunk]:
+        """The `candidates` nearest chunks inside the date range (`bounds`: `self.bounds`)."""
+        lo, hi, undated = bounds or self.bounds(dates)
         store = self.index.store
-        if where is None:
+        if lo is None and hi is None:
             return store.search(vector, self.candidates)
+        # the last resort below cannot say "or undated" to Chroma: it drops undated chunks
+        where = date_where(dates.date_from, dates.newest)
         lexical = self.index.lexical()  # every chunk's date, in memory
-        inside = lexical.in_range(lo, hi)
+        inside = lexical.in_range(lo, hi, undated)
         count, total = int(inside.sum()), len(inside)
         share = count / total if total else 1.0
         fetch = min(self.max_overfetch, math.ceil(self.candidates / max(share, 1e-9) * 1.5))
         if share >= self.filter_in_code_from and fetch > self.candidates:
             hits = store.search(vector, fetch)
-            kept = [h for h in hits if _inside(h.metadata.get("date_int"), lo, hi)]
+            kept = [h for h in hits if _inside(h.metadata.get("date_int"), lo, hi, undated)]
             if len(kept) >= self.candidates or len(hits) < fetch:  # exact: enough, or all
                 return kept[: self.candidates]
         if total and count <= self.ids_up_to:
@@ -159,16 +175,15 @@ class Retriever:
         dense: dict[str, float] = {}
         lexical: dict[str, float] = {}
         rankings: list[list[str]] = []
+        lo, hi, undated = bounds = self.bounds(dates)
         if mode in ("hybrid", "dense"):
-            hits = self.dense(self.embedder.embed_query(question), dates)
+            hits = self.dense(self.embedder.embed_query(question), dates, bounds)
             for hit in hits:
                 found[hit.chunk_id] = hit
                 dense[hit.chunk_id] = hit.similarity
             rankings.append([h.chunk_id for h in hits])
         if mode in ("hybrid", "lexical"):
-            ranked = self.index.lexical().search(
-                question, self.candidates, _as_int(dates.date_from), _as_int(dates.date_to)
-            )
+            ranked = self.index.lexical().search(question, self.candidates, lo, hi, undated)
             lexical = dict(ranked)
             missing = [cid for cid, _ in ranked if cid not in found]
             for chunk in self.index.store.get(ids=missing) if missing else []:
@@ -221,10 +236,11 @@ class NewsRetriever(BaseRetriever):
     top_k: int = 5
     date_from: date | None = None
     date_to: date | None = None
+    as_of: date | None = None
     mode: Mode = "hybrid"
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
-        dates = DateFilter(self.date_from, self.date_to)
+        dates = DateFilter(self.date_from, self.date_to, as_of=self.as_of)
         return [p.to_document() for p in self.retriever.search(query, self.top_k, dates, self.mode)]

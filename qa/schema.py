@@ -6,7 +6,14 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    computed_field,
+    model_validator,
+)
 
 from qa.config import Backend
 
@@ -39,6 +46,12 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(None, ge=1, le=50)
     date_from: IsoDate | None = None
     date_to: IsoDate | None = None
+    as_of: IsoDate | None = Field(
+        None,
+        description="The date the question is asked, YYYY-MM-DD (default: today, the server's "
+        "date). Relative dates (this week, on Tuesday, last month...) are read against it, and "
+        "articles dated after it are not used unless date_to sets its own bound.",
+    )
     history: list[Turn] = Field(default_factory=list, max_length=50)
     backend: BackendName | None = None
     mode: Mode | None = Field(
@@ -52,6 +65,11 @@ class AskRequest(BaseModel):
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError(
                 f"date_from {self.date_from} is after date_to {self.date_to}; swap them"
+            )
+        if self.as_of and self.date_from and self.date_from > self.as_of and not self.date_to:
+            raise ValueError(
+                f"date_from {self.date_from} is after as_of {self.as_of}: no article could be "
+                "used; move date_from back or set date_to"
             )
         return self
 
@@ -85,6 +103,20 @@ class TimelineEvent(BaseModel):
     citations: list[int] = Field(description="Its [n] citations (one per merged article).")
 
 
+class NewerReport(BaseModel):
+    """A newer article that answers the question differently: a verified quote, not a claim."""
+
+    date: dt.date = Field(description="The newer article's date (after every cited one).")
+    short_answer: str = Field(description="What it says, e.g. 650 where the answer says 1,100.")
+    citation: Citation = Field(description="The quote holding it; n follows the answer's own.")
+
+    def line(self) -> str:
+        """'A newer report (2023-11-10) says 650: "quote" (file)'."""
+        quote, source = self.citation.quote, self.citation.source
+        when = self.date.isoformat()
+        return f'A newer report ({when}) says {self.short_answer}: "{quote}" ({source})'
+
+
 class Answer(BaseModel):
     answer: str
     short_answer: ShortAnswer | None = Field(
@@ -103,6 +135,26 @@ class Answer(BaseModel):
     events: list[TimelineEvent] = Field(
         default_factory=list, description="Timeline answers: one event per line, oldest first."
     )
+    as_of: dt.date | None = Field(
+        None, description="The date the question was asked as of (the request's as_of or today)."
+    )
+    newer: list[NewerReport] = Field(
+        default_factory=list,
+        description="Newer articles (up to as_of) answering differently, newest first.",
+    )
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The newest cited article's date: the moment the answer describes; null "
+        "when no cited article is dated."
+    )
+    @property
+    def newest_source_date(self) -> dt.date | None:
+        return max((c.date for c in self.citations if c.date), default=None)
+
+    def moment(self) -> str:
+        """The answer's moment for people: 'as of 2023-11-10', or 'date unknown'."""
+        newest = self.newest_source_date
+        return f"as of {newest.isoformat()}" if newest else "date unknown"
 
 
 REFUSAL = "The indexed articles do not say."

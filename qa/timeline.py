@@ -7,7 +7,7 @@ the same CitationBuilder as every answer."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,6 +17,7 @@ from qa.citations import CitationBuilder
 from qa.config import Settings
 from qa.dates import DateFilter, order_key
 from qa.embedding import Embedder
+from qa.events import PosTagger, happened, spacy_pos, subject
 from qa.generators.base import Draft
 from qa.indexing import Index
 from qa.reader.reader import LearnedReader
@@ -105,11 +106,13 @@ def select(
     floor: float = FLOOR,
     relative: float = RELATIVE,
     words: frozenset[str] = frozenset(),
+    keep: Callable[[str], bool] | None = None,
 ) -> list[Pick]:
     """The best sentences of each article (passage, start, end, text per unit): at most
     `per_article`, each above the floor, a second one only when it scores at least `relative`
     times the first, and one of the topic's content `words` when given; a sentence repeated by
-    overlapping chunks counts once."""
+    overlapping chunks counts once. `keep`, the costly test, is asked only of sentences that
+    pass every other one."""
     kept: dict[str, list[Pick]] = {}
     seen: set[tuple[str, int]] = set()
     for k in np.argsort(-scores, kind="stable"):
@@ -124,6 +127,8 @@ def select(
         if chosen and scores[k] < relative * chosen[0].score:
             continue
         if words and not words & content_words(text):
+            continue
+        if keep is not None and not keep(text):
             continue
         seen.add(where)
         chosen.append(Pick(i, p.start + start, p.start + end, text, float(scores[k]), p.date))
@@ -184,8 +189,10 @@ class Timeline:
         reader: LearnedReader,
         verifier: Verifier,
         settings: Settings,
+        pos: PosTagger = spacy_pos,
     ) -> None:
         self.embedder = embedder
+        self.pos = pos
         self.reader = reader
         self.verifier = verifier
         cap = max(settings.max_chunks_per_source, PER_PASSAGE_ARTICLE)
@@ -201,8 +208,24 @@ class Timeline:
         # every article's best sentence, not the best 16 of all: no shortlist
         units, probs = self.reader.scores(probe, passages, shortlist=False)
         rows = [(u.passage, u.start, u.end, u.text) for u in units]
-        words = frozenset(content_words(about))
-        return merge(select(probs, rows, passages, words=words), self.embedder)
+        candidates = [u.text for u, p in zip(units, probs, strict=True) if p >= FLOOR]
+        keep = self.of_subject(about, candidates)
+        return merge(select(probs, rows, passages, keep=keep), self.embedder)
+
+    def of_subject(self, about: str, texts: Sequence[str]) -> Callable[[str], bool]:
+        """Whether a sentence is an event of the topic's subject: it names the subject or an
+        alias (found among the entities of `texts`, the candidates), and reports something
+        that happened (qa/events.py)."""
+        tagger = self.reader.tagger
+        seen = [e for ents in tagger(list(texts)) for e in ents]
+        who = subject(about, tagger([about])[0], seen)
+
+        def event(text: str) -> bool:
+            if not who.named_in(text):
+                return False
+            return happened(self.pos([text])[0], tagger([text])[0], text)
+
+        return event
 
     def build(
         self, question: str, passages: Sequence[Passage]

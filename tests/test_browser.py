@@ -319,6 +319,24 @@ def test_date_filter_lives_behind_filters_and_shows_a_chip(page: Page) -> None:
     answered(page)
 
 
+def test_as_of_is_a_filter_and_every_answer_states_its_moment(page: Page) -> None:
+    page.get_by_role("button", name="Filters").click()
+    page.get_by_label("asked as of", exact=True).fill("2023-11-08")
+    chip = page.locator("#filter-chip")
+    expect(chip).to_have_text(re.compile(r"as of 2023-11-08"))
+    with page.expect_request("**/ask/stream") as request:
+        ask(page, QUESTION)
+    assert json.loads(request.value.post_data or "{}")["as_of"] == "2023-11-08"
+    reply = answered(page)
+    for date in reply.locator(".chip .date").all_inner_texts():
+        assert date == "date unknown" or date <= "2023-11-08", date
+    expect(reply.locator(".moment")).to_have_text(
+        re.compile(r"^(As of 2023-\d\d-\d\d|Date unknown)$")
+    )
+    page.get_by_role("button", name="Clear the date filter").click()
+    expect(chip).to_be_hidden()
+
+
 def test_refusal_and_errors_are_readable(page: Page) -> None:
     ask(page, "What is the boiling point of tungsten?")
     reply = page.locator(".msg.assistant").last

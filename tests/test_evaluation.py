@@ -378,6 +378,7 @@ class CannedEngine:
         self.ranked = ranked
         self.requests: list[AskRequest] = []
         self.modes: list[str] = []
+        self.as_of: list[date | None] = []
 
     def ask(self, request: AskRequest) -> Answer:
         self.requests.append(request)
@@ -392,14 +393,18 @@ class CannedEngine:
         date_from: date | None = None,
         date_to: date | None = None,
         mode: str = "hybrid",
+        as_of: date | None = None,
     ) -> list[SimpleNamespace]:
         self.modes.append(mode)
+        self.as_of.append(as_of)
         return [SimpleNamespace(source=s) for s in self.ranked[question][:top_k]]
 
 
 def test_runner_passes_dates_and_backend_and_scores() -> None:
     gold = [
-        item(id="a", question="Q1?", date_from="2023-08-01", date_to="2023-08-31"),
+        item(
+            id="a", question="Q1?", date_from="2023-08-01", date_to="2023-08-31", as_of="2023-09-04"
+        ),
         item(id="b", question="Q2?", answerable=False, answers=[], sources=[]),
     ]
     engine = CannedEngine(
@@ -420,6 +425,8 @@ def test_runner_passes_dates_and_backend_and_scores() -> None:
     assert (first.backend, first.top_k, first.date_from, first.date_to) == (
         "llamacpp", 3, date(2023, 8, 1), date(2023, 8, 31),
     )  # fmt: skip
+    assert first.as_of == date(2023, 9, 4)  # the gold question's moment
+    assert engine.requests[1].as_of is None  # none in the gold: the engine's default (today)
     assert fetched == [["c1"]]
     assert rep.metrics["answer_contains_gold"].value == 1.0
     assert rep.metrics["refusal_recall"].value == 1.0
@@ -428,6 +435,7 @@ def test_runner_passes_dates_and_backend_and_scores() -> None:
 
     retrieval = evaluate_retrieval(engine, gold, top_k=2, modes=["hybrid", "dense"])
     assert engine.modes == ["hybrid", "dense"]  # unanswerable questions are not retrieved
+    assert engine.as_of == [date(2023, 9, 4)] * 2
     assert retrieval["dense"].recall.show() == "1.000 (1/1)"
     assert retrieval["hybrid"].mrr.value == 0.5
     assert evaluate_retrieval(engine, gold, top_k=1, modes=["hybrid"])["hybrid"].recall.value == 0

@@ -89,6 +89,7 @@ def test_prepare_builds_corpus_and_gold(tmp_path: Path) -> None:
     assert q1.answers == ["Squid Game"]
     assert q1.sources == [f"rtqa.jsonl#{article_id(GOLD)}", f"rtqa.jsonl#{article_id(OLD)}"]
     assert q1.answerable and q1.date_to is not None and q1.date_to.isoformat() == "2022-06-16"
+    assert q1.as_of == q1.date_to  # asked as of the quiz date
     # no gold article: retrieved articles holding the answer, published by the question date;
     # the duplicate resolves to the article that is indexed
     assert q2.sources == [f"rtqa.jsonl#{article_id(OLD)}"]

@@ -107,6 +107,32 @@ def test_a_date_range_excludes_undated_and_out_of_range(
     assert hash_retriever.search("Wagner Mali general troops", 10, nothing, mode) == []
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_as_of_excludes_newer_dated_articles_and_keeps_undated_ones(
+    hash_retriever: Retriever, mode: Mode
+) -> None:
+    question = "Wagner Mali general troops Niger junta ECOWAS"
+    before = DateFilter(as_of=date(2023, 11, 9))  # after 001 (11-07), before 000 and 002
+    found = set(_sources(hash_retriever.search(question, 20, before, mode)))
+    assert {S001, S003, S004} <= found and not found & {S000, S002}
+    august = set(_sources(hash_retriever.search(question, 20, DateFilter(as_of=AUG6), mode)))
+    assert august == {S003, S004}  # the as_of day itself counts; the undated article too
+    # an explicit date_to replaces the as_of bound (and, as any range, drops undated articles)
+    ranged = DateFilter(date_to=date(2023, 11, 30), as_of=AUG6)
+    assert set(_sources(hash_retriever.search(question, 20, ranged, mode))) == {S004} | NOVEMBER
+
+
+AUG6 = date(2023, 8, 6)
+
+
+def test_an_as_of_after_every_article_filters_nothing(hash_retriever: Retriever) -> None:
+    assert hash_retriever.bounds(DateFilter(as_of=date(2026, 12, 7))) == (None, None, True)
+    assert hash_retriever.bounds(DateFilter(as_of=AUG6)) == (None, 20230806, True)
+    assert hash_retriever.bounds(DateFilter(date(2023, 8, 1), None, as_of=AUG6)) == (
+        20230801, 20230806, False,
+    )  # fmt: skip
+
+
 def _dated_corpus(folder: Path, articles: int = 90) -> Path:
     """`articles` short articles, one every 5 days from 2023-01-01 (every 9th undated), made of
     seed sentences so that searches have near and far matches."""

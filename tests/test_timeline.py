@@ -23,6 +23,7 @@ from qa.timeline import Pick, cite, detect, line, merge, select, topic
 from qa.verify import Verifier
 from tests.conftest import HashEmbedder, make_settings
 from tests.test_api import parse_sse
+from tests.test_events import fake_pos
 from tests.test_reader import fake_entities
 
 
@@ -212,7 +213,19 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     index.ingest()
     built = Engine(settings, index, embedder)
     built.reader.tagger = fake_entities  # type: ignore[assignment]
+    built.timeline.pos = fake_pos
     return built
+
+
+def test_timeline_lines_name_the_subject_and_report_what_happened(engine: Engine) -> None:
+    event = engine.timeline.of_subject(
+        "the standoff between the ECOWAS bloc and the Niger junta",
+        list(ARTICLES.values()),
+    )
+    assert event("ECOWAS leaders gave the Niger junta a one-week ultimatum.")
+    assert not event("Football fans celebrated a late win in the national league.")  # no subject
+    assert not event("Traders in Niamey said prices of rice were rising.")  # no subject
+    assert not event("The ECOWAS bloc now faces significant challenges.")  # an assessment
 
 
 def test_engine_detects_a_timeline_and_lists_events_oldest_first_undated_last(

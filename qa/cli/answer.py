@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from qa.cli.common import fail
 from qa.config import BACKENDS, get_settings
 from qa.errors import QAError
+
+if TYPE_CHECKING:
+    from qa.schema import Answer
 
 
 def ask(
@@ -17,6 +20,14 @@ def ask(
     top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=50)] = None,
     date_from: Annotated[str | None, typer.Option("--date-from", help="YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--date-to", help="YYYY-MM-DD")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="YYYY-MM-DD: ask as of this date (default: today); relative dates read "
+            "against it and newer articles are not used.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer contract.")] = False,
     timeline: Annotated[
         bool | None,
@@ -40,6 +51,7 @@ def ask(
                 "top_k": top_k,
                 "date_from": date_from,
                 "date_to": date_to,
+                "as_of": as_of,
                 "mode": None if timeline is None else ("timeline" if timeline else "answer"),
             }
         )
@@ -54,14 +66,26 @@ def ask(
     if as_json:
         print(answer.model_dump_json(indent=2))
         return
-    if answer.short_answer:
-        print(f"{answer.short_answer.text} [{answer.short_answer.n}]\n")
-    print(answer.answer)
+    print(render(answer))
+
+
+def render(answer: Answer) -> str:
+    """The answer as plain text: the short answer, the answer, its moment ("as of
+    2023-11-10" or "date unknown") and any newer reports, then each citation with its file,
+    date and quote."""
+    lines = (
+        [f"{answer.short_answer.text} [{answer.short_answer.n}]\n"] if answer.short_answer else []
+    )
+    lines.append(answer.answer)
+    if not answer.refused:
+        lines.append(f"\n({answer.moment()})")
+        lines.extend(r.line() for r in answer.newer)
     if answer.citations:
-        print()
+        lines.append("")
     for c in answer.citations:
         when = c.date.isoformat() if c.date else "date unknown"
-        print(f'[{c.n}] {c.source} ({when}): "{c.quote}"')
+        lines.append(f'[{c.n}] {c.source} ({when}): "{c.quote}"')
+    return "\n".join(lines)
 
 
 def serve(

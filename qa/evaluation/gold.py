@@ -39,6 +39,9 @@ class GoldItem(BaseModel):
     answerable: bool = True
     date_from: date | None = None
     date_to: date | None = None
+    as_of: date | None = Field(
+        None, description="The date the question is asked as of (RealTime QA: its quiz date)."
+    )
     events: list[GoldEvent] = Field(default_factory=list)
 
     @model_validator(mode="after")

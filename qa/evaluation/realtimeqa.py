@@ -136,8 +136,8 @@ def gold_item(
         "sources": [f"{DUMP}#{i}" for i in sources],
         "answerable": bool(sources),
     }
-    if asked:
-        item["date_to"] = asked.isoformat()
+    if asked:  # asked as of the quiz date; date_to keeps older runs' range
+        item["date_to"] = item["as_of"] = asked.isoformat()
     return item
 
 

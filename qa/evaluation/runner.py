@@ -53,6 +53,7 @@ class EvalEngine(Protocol):
         date_from: date | None = None,
         date_to: date | None = None,
         mode: Any = "hybrid",
+        as_of: date | None = None,
     ) -> Sequence[Any]: ...
     def supports(self, sentence: str, evidence: Sequence[str]) -> bool: ...
     def chunk_texts(self, ids: list[str]) -> dict[str, str]: ...
@@ -102,7 +103,9 @@ def evaluate_retrieval(
     for mode in modes:
         hits = rr = 0.0
         for item in items:
-            passages = engine.retrieve(item.question, top_k, item.date_from, item.date_to, mode)
+            passages = engine.retrieve(
+                item.question, top_k, item.date_from, item.date_to, mode, as_of=item.as_of
+            )
             ranked = [p.source for p in passages]
             hits += source_hits(ranked, item)
             rr += reciprocal_rank(ranked, item)
@@ -130,6 +133,7 @@ def ask_one(
             "top_k": top_k,
             "date_from": item.date_from,
             "date_to": item.date_to,
+            "as_of": item.as_of,
             "backend": backend,
         }
     )

@@ -204,8 +204,17 @@ function marker(citation, item) {
   }, `[${citation.n}]`);
 }
 
+// The answer's moment: the newest cited article's date ("as of 2023-11-10"), or "date unknown".
+function momentLabel(answer) {
+  return answer.newest_source_date ? `as of ${answer.newest_source_date}` : "date unknown";
+}
+
 function copyText(answer) {
   const lines = [answer.short_answer ? `${answer.short_answer.text}\n\n${answer.answer}` : answer.answer];
+  if (!answer.refused) lines.push("", `(${momentLabel(answer)})`);
+  for (const r of answer.newer || []) {
+    lines.push(`A newer report (${r.date}) says ${r.short_answer}: “${r.citation.quote}” (${r.citation.source})`);
+  }
   if (answer.citations.length) {
     lines.push("", "Sources:");
     for (const c of answer.citations) {
@@ -291,6 +300,16 @@ function finishAnswer(item, answer) {
     item.classList.add("refused");
     item.append(el("p", { class: "notice", role: "status" },
       "No indexed article supports an answer, so none is given. Try other words or a wider date range."));
+  } else {
+    const moment = el("p", { class: "moment" }, momentLabel(answer).replace(/^./, (c) => c.toUpperCase()));
+    if (answer.as_of) moment.title = `Asked as of ${answer.as_of}`;
+    item.append(moment);
+    for (const report of answer.newer || []) {
+      const line = el("p", { class: "newer", role: "note" },
+        `A newer report (${report.date}) says `, el("strong", {}, report.short_answer), " ",
+        marker(report.citation, item));
+      item.append(line);
+    }
   }
   const copyButton = el("button", { type: "button", class: "copy", "aria-label": "Copy the answer with its sources" }, "Copy");
   copyButton.addEventListener("click", () => copy(copyText(answer), copyButton));
@@ -307,6 +326,7 @@ function showError(item, message) {
 function filterRequest(request) {
   if ($("date-from").value) request.date_from = $("date-from").value;
   if ($("date-to").value) request.date_to = $("date-to").value;
+  if ($("as-of").value) request.as_of = $("as-of").value;
   return request;
 }
 
@@ -394,14 +414,17 @@ function newChat() {
 function updateFilterChip() {
   const from = $("date-from").value;
   const to = $("date-to").value;
+  const asOf = $("as-of").value;
   const chipBox = $("filter-chip");
-  chipBox.hidden = !from && !to;
+  chipBox.hidden = !from && !to && !asOf;
   let text = "";
   if (from && to) text = `${from} – ${to}`;
   else if (from) text = `from ${from}`;
   else if (to) text = `until ${to}`;
+  if (asOf) text = text ? `${text} · as of ${asOf}` : `as of ${asOf}`;
   $("filter-text").textContent = text;
-  $("toggle-filters").textContent = chipBox.hidden ? "Filters" : "Filters (1)";
+  const active = (from || to ? 1 : 0) + (asOf ? 1 : 0);
+  $("toggle-filters").textContent = active ? `Filters (${active})` : "Filters";
   $("toggle-filters").setAttribute("aria-label", chipBox.hidden ? "Filters" : `Filters: dated ${text}`);
 }
 
@@ -414,6 +437,7 @@ function toggleFilters(open = $("filters").hidden) {
 function clearFilters() {
   $("date-from").value = "";
   $("date-to").value = "";
+  $("as-of").value = "";
   updateFilterChip();
   $("question").focus();
 }
@@ -653,7 +677,7 @@ function wire() {
   $("rescan").addEventListener("click", () => afterWrite(api("/ingest", { method: "POST" }), "Rescan"));
   $("toggle-filters").addEventListener("click", () => toggleFilters());
   $("clear-filters").addEventListener("click", clearFilters);
-  for (const id of ["date-from", "date-to"]) $(id).addEventListener("change", updateFilterChip);
+  for (const id of ["date-from", "date-to", "as-of"]) $(id).addEventListener("change", updateFilterChip);
   let filterTimer = 0;
   $("doc-filter").addEventListener("input", () => {
     clearTimeout(filterTimer);

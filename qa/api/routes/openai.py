@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from qa.api.deps import EngineDep, ReadAccess, answer_off_loop, stream_off_loop
 from qa.api.errors import sse_error
 from qa.openai_compat import (
+    AS_OF_HEADER,
     MODEL_ID,
     ChatRequest,
     chat_to_ask,
@@ -22,7 +23,7 @@ from qa.openai_compat import (
     completion,
     short_line,
     short_text,
-    sources_text,
+    trailer,
     usage,
 )
 from qa.schema import Answer, ShortAnswer
@@ -40,9 +41,21 @@ async def models() -> dict[str, Any]:
 
 
 @router.post("/v1/chat/completions", tags=["openai"], dependencies=ReadAccess)
-async def chat_completions(request: Request, body: ChatRequest, engine: EngineDep) -> Response:
-    """OpenAI-compatible chat; sources appended to the content and in `citations`."""
-    ask_request = chat_to_ask(body)
+async def chat_completions(
+    request: Request,
+    body: ChatRequest,
+    engine: EngineDep,
+    as_of: Annotated[
+        str | None,
+        Header(
+            alias=AS_OF_HEADER,
+            description="YYYY-MM-DD: the date the question is asked (the body's as_of wins).",
+        ),
+    ] = None,
+) -> Response:
+    """OpenAI-compatible chat; sources appended to the content and in `citations`. The
+    question is asked as of the body's `as_of`, else the `X-As-Of` header, else today."""
+    ask_request = chat_to_ask(body, as_of)
     model = body.model or MODEL_ID
     if not body.stream:
         answer = await answer_off_loop(request, lambda: engine.ask(ask_request))
@@ -62,7 +75,7 @@ async def chat_completions(request: Request, body: ChatRequest, engine: EngineDe
                     yield ServerSentEvent(chunk(cid, model, {"content": value}))
                 elif kind == "final" and isinstance(value, Answer):
                     # the verified text was streamed; send what is left and the sources
-                    sources = sources_text(value.citations)
+                    sources = trailer(value)
                     rest = value.answer[len(sent) :] if value.answer.startswith(sent) else ""
                     last = json.loads(chunk(cid, model, {"content": rest + sources}, "stop"))
                     last["usage"] = usage(ask_request, short_line(value) + value.answer + sources)
@@ -70,6 +83,9 @@ async def chat_completions(request: Request, body: ChatRequest, engine: EngineDe
                     last["refused"] = value.refused
                     short = value.short_answer
                     last["short_answer"] = short.model_dump() if short else None
+                    last["as_of"] = value.as_of.isoformat() if value.as_of else None
+                    newest = value.newest_source_date
+                    last["newest_source_date"] = newest.isoformat() if newest else None
                     yield ServerSentEvent(json.dumps(last))
         except Exception as exc:
             yield ServerSentEvent(json.dumps(sse_error(exc)))
