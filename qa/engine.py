@@ -124,7 +124,9 @@ class Engine:
         )
         timings["retrieve"] = _ms(started)
         started = time.perf_counter()
-        as_of = request.date_to or request.as_of or self.today()  # the moment asked about
+        as_of = request.as_of or self.today()  # the moment asked about: the recency prior's
+        if request.date_to:
+            as_of = min(as_of, request.date_to)
         reading = self.reader.read(question, passages, as_of) if passages else None
         timings["evidence"] = _ms(started)
         threshold = self.settings.refusal_threshold

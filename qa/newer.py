@@ -122,7 +122,7 @@ class NewerReports:
             None,
             None,
         )
-        return self.reader.read(question, [quote]).probability
+        return self.reader.read(question, [quote]).confidence
 
     def _label(self, sentence: str, offset: int, text: str) -> str | None:
         """The entity type of a short answer inside its sentence (None when untyped)."""

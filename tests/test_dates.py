@@ -135,8 +135,13 @@ D = date
 
 
 def resolved(question: str, as_of: date) -> tuple[date | None, date | None]:
+    """The hard range of an expression with an operator ("since last week"), else the
+    preferred days of a plain one ("this week"), which never bound retrieval."""
     found = parse_question_dates(question, as_of=as_of)
     assert found.as_of == as_of
+    if found.prefer is not None:
+        assert (found.date_from, found.date_to) == (None, None)
+        return found.prefer
     return found.date_from, found.date_to
 
 
@@ -234,12 +239,14 @@ def test_a_date_without_year_reads_against_the_reference_relative_ones_against_a
     found = parse_question_dates("What happened in July?", D(2023, 11, 11), as_of=NEW_YEAR)
     assert (found.date_from, found.date_to) == (D(2023, 7, 1), D(2023, 7, 31))
     found = parse_question_dates("What happened last week?", D(2023, 11, 11), as_of=NEW_YEAR)
-    assert (found.date_from, found.date_to) == (D(2023, 12, 25), D(2023, 12, 31))
+    assert found.prefer == (D(2023, 12, 25), D(2023, 12, 31))
 
 
 def test_without_as_of_the_filter_holds_none_and_relative_dates_use_the_reference() -> None:
     found = parse_question_dates("What happened yesterday?", MONDAY)
-    assert found == DateFilter(SUNDAY, SUNDAY)
+    assert found == DateFilter(prefer=(SUNDAY, SUNDAY))
+    found = parse_question_dates("What happened since yesterday?", MONDAY)
+    assert found == DateFilter(SUNDAY, None)
 
 
 def test_the_filter_bounds_dated_articles_by_as_of_unless_date_to_replaces_it() -> None:

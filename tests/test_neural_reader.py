@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from qa.errors import IndexStateError
-from qa.reader.neural import NeuralReader, asks
+from qa.reader.neural import NeuralReader, age_penalty, asks, asks_about_past
 from qa.reader.reader import to_draft
 from qa.reader.span import Span
 from qa.retrieval import Passage
@@ -29,11 +30,10 @@ class ScriptedScorer:
     """Scores each occurrence of a scripted phrase (per question word) as a span: a
     deterministic stand-in for the span model."""
 
-    threshold = 0.0
-    recency_weight = 0.0
-
     def __init__(self, script: dict[str, list[tuple[str, float]]]) -> None:
         self.script = script
+        self.threshold = 0.0
+        self.recency_weight = 0.0
 
     def spans(self, question: str, passages: Sequence[str], top: int = 5) -> list[list[Span]]:
         out: list[list[Span]] = []
@@ -144,3 +144,33 @@ def test_real_model_finds_the_answer_span() -> None:
     assert c.short is not None and "Maria Lopez" in text[c.short[0] : c.short[1]]
     off_topic = reader.read("What is the boiling point of mercury?", [passage(text)])
     assert off_topic.confidence < reader.threshold
+
+
+@pytest.mark.parametrize(
+    ("question", "past"),
+    [
+        ("Who was the first woman to lead the party?", True),
+        ("What did the company originally plan?", True),
+        ("Which team won the title in 2019?", True),
+        ("Which politician said this week she is running for president in 2024?", False),
+        ("Who leads the junta?", False),
+    ],
+)
+def test_questions_about_the_past_get_no_recency_prior(question: str, past: bool) -> None:
+    assert asks_about_past(question, date(2023, 2, 16)) is past
+
+
+def test_recency_prior_prefers_the_newer_report_unless_asked_about_the_past() -> None:
+    old = Passage(**{**vars(passage("The team is coached by Ann Lee.", 0)),
+                     "date": date(2019, 5, 1)})  # fmt: skip
+    new = Passage(**{**vars(passage("The team is coached by Bo Park.", 1)),
+                     "date": date(2023, 2, 10)})  # fmt: skip
+    scorer = ScriptedScorer({"coach": [("Ann Lee", 2.0), ("Bo Park", 1.5)]})
+    scorer.recency_weight = 0.5
+    reader = NeuralReader(scorer)
+    as_of = date(2023, 2, 16)
+    assert age_penalty(new.date, as_of) < age_penalty(old.date, as_of)
+    now = reader.read("Who is the team's coach?", [old, new], as_of)
+    assert now.chosen[0].text == "The team is coached by Bo Park."
+    first = reader.read("Who was the team's first coach?", [old, new], as_of)
+    assert first.chosen[0].text == "The team is coached by Ann Lee."

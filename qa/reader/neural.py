@@ -39,10 +39,11 @@ def asks(sentence: str) -> bool:
 
 
 _PAST = re.compile(
-    r"\b(?:(?:19|20)\d{2}|first|originally|ago|in the past|used to|formerly|history|historic"
-    r"|before the|previous(?:ly)?|earlier|once)\b",
+    r"\b(?:first|originally|ago|in the past|used to|formerly|history|historic|before the"
+    r"|previous(?:ly)?|earlier|once)\b",
     re.I,
 )
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 UNDATED_DAYS = 30  # an undated passage counts as this old for the recency prior
 
 
@@ -55,9 +56,13 @@ def age_penalty(day: date | None, as_of: date | None) -> float:
     return math.log2(1 + days / 7)
 
 
-def asks_about_past(question: str) -> bool:
-    """A question about the past (a year, "first", "originally", "ago"): no recency prior."""
-    return bool(_PAST.search(question))
+def asks_about_past(question: str, as_of: date | None = None) -> bool:
+    """A question about the past (a year before as_of's, "first", "originally", "ago"): no
+    recency prior. "running for president in 2024", asked in 2023, is not about the past."""
+    if _PAST.search(question):
+        return True
+    this_year = (as_of or date.today()).year
+    return any(int(y) < this_year for y in _YEAR.findall(question))
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -74,12 +79,17 @@ class NeuralReader:
     name = "neural"
 
     def __init__(self, scorer: SpanScorer | None = None, top: int = 5) -> None:
-        if scorer is None:
-            from qa.reader.span import SpanModel
-
-            scorer = SpanModel()
-        self.scorer = scorer
+        self._scorer = scorer
         self.top = top
+
+    @property
+    def scorer(self) -> SpanScorer:
+        """The given scorer, else the committed span model (loaded once per process)."""
+        if self._scorer is None:
+            from qa.reader.span import shared_model
+
+            self._scorer = shared_model()
+        return self._scorer
 
     @property
     def threshold(self) -> float:
@@ -92,7 +102,7 @@ class NeuralReader:
         passages are preferred by the fitted recency prior unless the question asks about the
         past."""
         found = self.scorer.spans(question, [p.text for p in passages], self.top)
-        weight = 0.0 if asks_about_past(question) else self.scorer.recency_weight
+        weight = 0.0 if asks_about_past(question, as_of) else self.scorer.recency_weight
         prior = [weight * age_penalty(p.date, as_of) for p in passages]
         options: list[tuple[float, int, Span]] = [
             (s.score - prior[i], i, s) for i, spans in enumerate(found) for s in spans

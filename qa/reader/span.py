@@ -212,3 +212,17 @@ class SpanModel:
         for found in out:
             found.sort(key=lambda x: -x.score)
         return out
+
+
+_shared_lock = threading.Lock()
+
+
+@cache
+def _shared() -> SpanModel:
+    return SpanModel()
+
+
+def shared_model() -> SpanModel:
+    """The committed model, loaded once per process (engines over several indexes share it)."""
+    with _shared_lock:
+        return _shared()
