@@ -9,6 +9,7 @@ trafilatura's date (htmldate) is not used, as it also guesses from the URL and t
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from lxml import html as lxml_html
@@ -77,6 +78,8 @@ def parse_html(raw: str) -> Header:
     except (ParserError, ValueError) as exc:
         raise ValueError(f"not an HTML page: {exc}") from exc
     meta = _markup(tree)
+    if not re.search(r"<\s*(?:html|body)\b", raw, re.IGNORECASE):  # a fragment (feed content)
+        raw = f"<html><body>{raw}</body></html>"  # trafilatura reads documents, not fragments
     text, title, url, author = _extract(raw)
     header = split_header(text)  # header lines at the top of the article's own text
     if meta.date_rank < 9:  # the markup's date wins over a date line in the text

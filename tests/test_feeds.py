@@ -124,7 +124,11 @@ def serve_feed(site: Site, base: str, items: list[tuple[str, str, str, str]]) ->
 def settings_for(tmp_path: Path, base: str, **extra: object) -> Settings:
     empty = tmp_path / "empty"
     empty.mkdir(exist_ok=True)
-    values: dict[str, object] = {"feeds": [f"{base}/feed.xml"], "feed_host_delay_s": 0.0}
+    values: dict[str, object] = {
+        "feeds": [f"{base}/feed.xml"],
+        "feed_host_delay_s": 0.0,
+        "fetch_allow": ["127.0.0.1"],  # the loopback server stands for a public site
+    }
     return make_settings(tmp_path, empty, **(values | extra))
 
 
@@ -288,11 +292,12 @@ def test_nothing_is_fetched_without_feeds(tmp_path: Path) -> None:
     ],
 )
 def test_entry_files_are_safe_and_deterministic(tmp_path: Path, link: str, name: str) -> None:
-    path = entry_path(tmp_path, link)
-    assert path == entry_path(tmp_path, link)
-    assert path.relative_to(tmp_path / "feeds").as_posix().startswith(name)
-    assert path.resolve().is_relative_to(tmp_path.resolve())
-    assert entry_path(tmp_path, link + "x") != path
+    folder = tmp_path / "feeds"
+    path = entry_path(folder, link)
+    assert path == entry_path(folder, link)
+    assert path.relative_to(folder).as_posix().startswith(name)
+    assert path.resolve().is_relative_to(folder.resolve())
+    assert entry_path(folder, link + "x") != path
 
 
 def test_a_saved_feed_file_uses_content_else_page_else_summary(tmp_path: Path) -> None:
@@ -411,7 +416,7 @@ def test_qa_ingest_feeds_and_a_saved_feed_file(tmp_path: Path, site: tuple[Site,
     missing = _qa(["ingest", "--feeds"], tmp_path)
     assert missing.returncode == 2 and "QA_FEEDS" in missing.stderr
     feeds = json.dumps([f"{base}/feed.xml"])
-    env = {"QA_FEEDS": feeds, "QA_FEED_HOST_DELAY_S": "0"}
+    env = {"QA_FEEDS": feeds, "QA_FEED_HOST_DELAY_S": "0", "QA_FETCH_ALLOW": '["127.0.0.1"]'}
     first = _qa(["ingest", "--feeds", "--json"], tmp_path, **env)
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout[first.stdout.index("{") :])

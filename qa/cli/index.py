@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from qa.feeds import PollReport
 
 FEED_TYPES = (".xml", ".rss", ".atom")  # qa.feeds.FEED_TYPES, without importing it for --help
-FOLDER = "feeds"  # qa.feeds.FOLDER
 
 
 def ingest(
@@ -57,7 +56,9 @@ def ingest(
         fail(InputError("--feeds needs feed URLs in QA_FEEDS, e.g. '[\"https://…/rss\"]'"))
     polled = _feeds(settings, feeds, paths or [])
     if polled is not None:  # feed entries are files of the corpus folder's feeds/
-        folder = settings.corpus_dir / FOLDER
+        from qa.feeds import feeds_folder
+
+        folder = feeds_folder(settings)
         folder.mkdir(parents=True, exist_ok=True)
         if paths:
             paths = [p for p in paths if p.suffix.lower() not in FEED_TYPES] + [folder]
