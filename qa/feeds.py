@@ -142,6 +142,13 @@ def _read_entry(item: Any, base: str) -> Entry | None:
     )
 
 
+def _written_in(day: date, raw: str) -> bool:
+    """Whether `raw` contains the year and the day of month of `day` (feedparser turns
+    `-2023-05-05` into 2026-07-21 and `2024-02-30` into 2024-03-01)."""
+    year = re.search(rf"(?<![\d-]){day.year}(?!\d)", raw)
+    return year is not None and re.search(rf"(?<!\d)0?{day.day}(?!\d)", raw) is not None
+
+
 def _entry_date(item: Any) -> tuple[date | None, str | None]:
     """(the entry's date as written, else as feedparser read it in UTC; None and why when it
     is not a calendar date, not written in the text, before 1900 or after tomorrow)."""
@@ -153,8 +160,8 @@ def _entry_date(item: Any) -> tuple[date | None, str | None]:
         if day is None:
             when = item.get("published_parsed") or item.get("updated_parsed")
             day = date(*when[:3]) if when else None
-            if day is not None and not re.search(rf"(?<![\d-]){day.year}(?!\d)", str(raw)):
-                return None, f"date {raw!r} was read as {day}, a year it does not contain"
+            if day is not None and not _written_in(day, str(raw)):
+                return None, f"date {raw!r} was read as {day}, a day it does not contain"
     except (ValueError, TypeError, OverflowError) as exc:
         return None, f"date {raw!r} is not a calendar date ({exc})"
     if day is None:
