@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     feed_host_delay_s: float = Field(
         1.0, ge=0, description="Pause between two requests to the same host."
     )
+    feeds_dir: Path | None = Field(
+        None,
+        description="Where feed entries are written and read by ingest as feeds/<host>/<file>; "
+        "default: index_dir/feeds (never the corpus folder, which may be tracked).",
+    )
     feed_parse_timeout_s: float = Field(
         60.0,
         gt=0,
@@ -146,6 +151,10 @@ class Settings(BaseSettings):
 
         AddressPolicy.parse(value)  # a bad entry fails at startup, naming it
         return value
+
+    @property
+    def feeds_folder(self) -> Path:
+        return self.feeds_dir or self.index_dir / "feeds"
 
     @property
     def db_url(self) -> str:

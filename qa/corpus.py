@@ -296,11 +296,53 @@ def source_name(path: Path, root: Path) -> str:
         return path.name
 
 
-def read_paths(paths: Iterable[Path], root: Path) -> ReadResult:
+FEEDS = "feeds"  # the source names of the feeds folder's files start with feeds/
+
+
+@dataclass(frozen=True)
+class Folders:
+    """Where articles are read from: the corpus folder, and the feeds folder that feed entries
+    are written to (kept out of the corpus folder, which may be tracked); a file of the feeds
+    folder is named `feeds/<host>/<file>`, one of the corpus folder by its relative path."""
+
+    corpus: Path
+    feeds: Path | None = None
+
+    def files(self) -> list[Path]:
+        """Every supported file of both folders (the feeds folder only if it exists; the
+        corpus folder must exist unless the feeds folder does)."""
+        feeds = self.feeds is not None and self.feeds.is_dir()
+        files = [] if feeds and not self.corpus.exists() else corpus_files(self.corpus)
+        if feeds and self.feeds is not None:
+            files += corpus_files(self.feeds)
+        return list(dict.fromkeys(files))
+
+    def name(self, path: Path) -> str:
+        """The source name of a file of either folder."""
+        if self.feeds is not None:
+            try:
+                inside = path.resolve().relative_to(self.feeds.resolve()).as_posix()
+            except ValueError:
+                pass
+            else:
+                return f"{FEEDS}/{inside}"
+        return source_name(path, self.corpus)
+
+    def file(self, source: str) -> Path | None:
+        """The file named `source` (see corpus_file), in the feeds folder for `feeds/…`."""
+        if self.feeds is not None and source.startswith(f"{FEEDS}/"):
+            found = corpus_file(self.feeds, source[len(FEEDS) + 1 :])
+            if found is not None:
+                return found
+        return corpus_file(self.corpus, source)
+
+
+def read_paths(paths: Iterable[Path], root: Path | Folders) -> ReadResult:
     """Read files (names relative to `root`); a bad file never stops the batch."""
     result = ReadResult()
+    folders = root if isinstance(root, Folders) else Folders(root)
     for path in paths:
-        name = source_name(path, root)
+        name = folders.name(path)
         try:
             data = path.read_bytes()
         except OSError as exc:

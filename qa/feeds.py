@@ -1,5 +1,6 @@
 """RSS/Atom feeds into corpus files: each new entry's page, read with trafilatura, becomes
-`feeds/<host>/<slug>-<hash>.txt` in the corpus folder, with `Date:`, `Title:` and `URL:` header
+`<host>/<slug>-<hash>.txt` in the feeds folder (QA_FEEDS_DIR, default QA_INDEX_DIR/feeds),
+indexed as `feeds/<host>/<slug>-<hash>.txt`, with `Date:`, `Title:` and `URL:` header
 lines (qa/headers.py), so the normal ingest indexes it with the entry's date, title and link.
 
 What was seen, and each feed's ETag / Last-Modified, is kept in `feeds.json` in the index
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 FEED_TYPES = (".xml", ".rss", ".atom")
 STATE_FILE = "feeds.json"
-FOLDER = "feeds"  # inside the corpus folder
+FOLDER = "feeds"  # the source names of feed entries start with feeds/ (qa.corpus.FEEDS)
 MAX_SEEN = 5000  # entry keys remembered per feed
 MAX_TRIES = 5  # polls an entry that keeps failing is tried at, then given up (and reported)
 FIRST_YEAR = 1900  # an entry dated earlier (or later than tomorrow) is undated
@@ -77,8 +78,9 @@ class PollReport:
 
 
 def feeds_folder(settings: Settings) -> Path:
-    """Where feed entries are written (a folder the ingest reads as `feeds/`)."""
-    return settings.corpus_dir / FOLDER
+    """Where feed entries are written (QA_FEEDS_DIR, else the index folder's feeds/); ingest
+    reads its files as `feeds/<host>/<file>` (qa.corpus.Folders)."""
+    return settings.feeds_folder
 
 
 def entry_path(folder: Path, link: str) -> Path:

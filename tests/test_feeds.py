@@ -143,6 +143,9 @@ def test_three_entries_are_followed_indexed_and_not_fetched_again(
     assert len(report.written) == 3 and report.problems == []
     status = report.feeds[f"{base}/feed.xml"]
     assert (status.ok, status.new, status.error) == (True, 3, None)
+    # written into the index folder's feeds/, never into the (tracked) corpus folder
+    assert all(p.is_relative_to(settings.index_dir / "feeds") for p in report.written)
+    assert not (settings.corpus_dir / "feeds").exists()
     index = Index(settings, HashEmbedder())
     ingest = index.ingest()
     assert len(ingest.added) == 3 and ingest.problems == []
@@ -562,3 +565,24 @@ def test_a_malformed_feed_is_not_ok_and_names_the_parsers_reason(
     assert not empty.ok and "unclosed token" in (empty.error or "")
     warned = " ".join(r.message for r in caplog.records if r.levelno == logging.WARNING)
     assert feeds[0] in warned and feeds[1] in warned
+
+
+def test_feed_entries_go_to_qa_feeds_dir_and_are_indexed_and_deletable_from_there(
+    tmp_path: Path, site: tuple[Site, str]
+) -> None:
+    """Issue 30, item 8: feeds wrote into the corpus folder (the tracked seeds/ by default)."""
+    server, base = site
+    serve_feed(server, base, ITEMS[:2])
+    settings = settings_for(tmp_path, base, feeds_dir=tmp_path / "wire")
+    report = asyncio.run(poll(settings))
+    assert len(report.written) == 2
+    assert all(p.is_relative_to(tmp_path / "wire") for p in report.written)
+    index = Index(settings, HashEmbedder())
+    assert len(index.ingest().added) == 2
+    sources = sorted(index.catalog.rows())
+    assert all(s.startswith("feeds/127.0.0.1/") for s in sources)
+    assert verify_index(index) == []
+    index.delete(sources[0])
+    assert sorted(index.catalog.rows()) == sources[1:]
+    assert len(list((tmp_path / "wire").rglob("*.txt"))) == 1
+    assert index.ingest().changed is False and verify_index(index) == []
