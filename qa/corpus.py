@@ -180,6 +180,10 @@ def parse_dump(name: str, raw: str, problems: list[Problem]) -> list[Article]:
     seen: dict[str, int] = {}
     for n, record in _records(name, raw, problems):
         ident = record.get("id") or record.get("source") or record.get("article_id") or n
+        if not _safe_id(str(ident)):
+            message = f"record id {str(ident)[:80]!r} is not a safe name: named by its line {n}"
+            problems.append(Problem(f"{name}#{n}", message, False))
+            ident = n
         source = f"{name}#{ident}"
         if source in seen:
             message = f"record id {ident!s} repeats the record of line {seen[source]}: skipped"
@@ -196,6 +200,18 @@ def parse_dump(name: str, raw: str, problems: list[Problem]) -> list[Article]:
         if _acceptable(article, problems):
             articles.append(article)
     return articles
+
+
+def _safe_id(ident: str) -> bool:
+    """A record id usable in a source name: no path parts, `#`, `%`, control characters, leading
+    dot or space, at most 200 characters (`../../outside2` is named by its line instead)."""
+    return (
+        0 < len(ident) <= 200
+        and not has_control(ident)
+        and not any(c in ident for c in "/\\#%?")
+        and not ident.startswith((".", " "))
+        and not ident.endswith(" ")
+    )
 
 
 def _acceptable(article: Article, problems: list[Problem]) -> bool:
@@ -273,8 +289,18 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def has_control(name: str) -> bool:
+    """Whether a name holds a NUL or another control character (never a file or record name)."""
+    return _CONTROL.search(name) is not None
+
+
 def corpus_file(root: Path, source: str) -> Path | None:
     """The corpus file named `source`, if it is a supported, visible file inside `root`."""
+    if has_control(source):  # the OS refuses a NUL with ValueError, not OSError
+        return None
     root = root.resolve()
     path = (root / source).resolve()
     try:

@@ -21,7 +21,7 @@ from langchain_core.indexing import index as lc_index
 from qa.catalog import ArticleRow, Catalog, make_engine
 from qa.chunking import chunk_article
 from qa.config import Settings
-from qa.corpus import DUMP_TYPES, Article, Folders, expand_paths, read_paths
+from qa.corpus import DUMP_TYPES, Article, Folders, expand_paths, has_control, read_paths
 from qa.embedding import Embedder
 from qa.errors import BusyError, InputError, NotFoundError
 from qa.ingest_report import IngestReport, Stats
@@ -46,6 +46,14 @@ def _same(article: Article, row: ArticleRow) -> bool:
 def _in_scope(source: str, scope: set[str] | None) -> bool:
     """Whether this ingest read `source` (None: the whole corpus; FILE#ID: its dump FILE)."""
     return scope is None or source in scope or source.split("#", 1)[0] in scope
+
+
+def _check_name(source: str) -> None:
+    if has_control(source):
+        raise InputError(
+            f"source name {source!r} holds a control character; no article is named so "
+            "(see GET /documents)"
+        )
 
 
 def _folder_bytes(folder: Path) -> int:
@@ -83,6 +91,7 @@ class Index:
         return self._lexical
 
     def article(self, source: str) -> tuple[ArticleRow, str]:
+        _check_name(source)
         row = self.catalog.rows().get(source)
         text = self.catalog.text(source)
         if row is None or text is None:
@@ -245,6 +254,7 @@ class Index:
         """Remove one article (or every record of a dump file): its chunks, and its file.
 
         A corpus file that is not indexed (the same text as another article) is just removed."""
+        _check_name(source)
         path = self.folders.file(source)
         rows = self.catalog.rows()
         dump = path is not None and path.suffix.lower() in DUMP_TYPES

@@ -6,7 +6,14 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 from qa.config import Backend
 
@@ -36,7 +43,7 @@ class AskRequest(BaseModel):
     """A question, optionally restricted to a date range and continuing a conversation."""
 
     question: Question
-    top_k: int | None = Field(None, ge=1, le=50)
+    top_k: StrictInt | None = Field(None, ge=1, le=50)  # "7" and true are 422s, not 7 and 1
     date_from: IsoDate | None = None
     date_to: IsoDate | None = None
     history: list[Turn] = Field(default_factory=list, max_length=50)
