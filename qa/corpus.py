@@ -11,6 +11,8 @@ import io
 import json
 import logging
 import re
+import threading
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -100,7 +102,6 @@ def _decode(data: bytes, source: str, problems: list[Problem]) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         problems.append(Problem(source, "not valid UTF-8: decoded with replacement", False))
-        log.warning("%s is not valid UTF-8: decoded with replacement characters", source)
         return data.decode("utf-8", errors="replace")
 
 
@@ -258,9 +259,27 @@ def read_bytes(source: str, data: bytes) -> ReadResult:
             result.problems.append(Problem(source, f"{exc}: skipped", True))
         except (RecursionError, ValueError) as exc:  # parsers' own limits: this file only
             result.problems.append(Problem(source, f"cannot be parsed ({exc}): skipped", True))
+    fingerprint = zlib.crc32(data)
     for problem in result.problems:
-        log.warning("%s: %s", problem.source, problem.message)
+        _warn_once(problem, fingerprint)
     return result
+
+
+_warned: dict[tuple[str, str], int] = {}  # (source, message) -> checksum of the file then
+_warned_lock = threading.Lock()
+
+
+def _warn_once(problem: Problem, fingerprint: int) -> None:
+    """Log a file's problem once per version of the file: a rescan every few seconds reads the
+    same bad file again and again (its problem is still in each ingest report)."""
+    key = (problem.source, problem.message)
+    with _warned_lock:
+        if _warned.get(key) == fingerprint:
+            return
+        if len(_warned) >= 10_000:
+            _warned.clear()
+        _warned[key] = fingerprint
+    log.warning("%s: %s", problem.source, problem.message)
 
 
 def corpus_files(root: Path) -> list[Path]:

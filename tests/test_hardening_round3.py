@@ -88,3 +88,21 @@ def test_deleting_a_feed_source_with_a_nul_is_400_not_500(tmp_path: Path) -> Non
         index.delete("feeds/\x00")
     with pytest.raises(InputError, match="control character"):
         index.article("a\x00")
+
+
+def test_a_bad_file_is_logged_once_per_change_not_at_every_rescan(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    settings = make_settings(tmp_path)
+    bad = settings.corpus_dir / "broken.jsonl"
+    bad.write_text('{"id": "a", "text": "The ferry runs."}\nnot json\n', encoding="utf-8")
+    index = Index(settings, HashEmbedder())
+    with caplog.at_level(logging.WARNING, logger="qa.corpus"):
+        for _ in range(3):  # three rescans of an unchanged folder
+            assert any(p.source.startswith("broken.jsonl") for p in index.ingest().problems)
+        assert sum("broken.jsonl" in r.getMessage() for r in caplog.records) == 1
+        bad.write_text('{"id": "a", "text": "The ferry runs."}\nstill not json\n', "utf-8")
+        index.ingest()
+        assert sum("broken.jsonl" in r.getMessage() for r in caplog.records) == 2
