@@ -24,7 +24,10 @@ class CitationBuilder:
 
     Each [n] must support its sentence on its own, from text not flagged as instructions (a
     flagged sentence counts only when quoted verbatim). An LLM sentence is first reduced to plain
-    text and must relate to the question (similarity at least `floor`). With `quote_each`, every
+    text and must relate to the question: share a content word with the question or with the
+    reader's draft (what the reader scored as answering), and reach similarity `floor` (0 turns
+    both checks off). Support alone is not enough: an article sentence addressed to readers is
+    supported by its article whatever was asked. With `quote_each`, every
     distinct quote of a passage is its own citation (timeline lines each cite their sentence).
     """
 
@@ -44,6 +47,7 @@ class CitationBuilder:
         self.llm = llm
         self.floor = floor
         self.spans = draft.spans
+        self.topic = content_words(question) | content_words(strip_markers(draft.text))
         self.numbers: dict[int, int] = {}  # passage number in the draft -> citation n
         self.quote_each = quote_each
         self.quotes: dict[tuple[int, int, int], int] = {}  # (passage, start, end) -> n
@@ -94,6 +98,8 @@ class CitationBuilder:
     def _relevant(self, body: str) -> bool:
         if self.floor <= 0 or not self.question:
             return True
+        if not content_words(body) & self.topic:
+            return False
         question, sentence = self.verifier.embedder.embed_documents([self.question, body])
         return float(np.dot(question, sentence)) >= self.floor
 

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from qa import __version__
@@ -128,12 +128,42 @@ class Settings(BaseSettings):
     feed_host_delay_s: float = Field(
         1.0, ge=0, description="Pause between two requests to the same host."
     )
+    feeds_dir: Path | None = Field(
+        None,
+        description="Where feed entries are written and read by ingest as feeds/<host>/<file>; "
+        "default: index_dir/feeds (never the corpus folder, which may be tracked).",
+    )
+    feed_parse_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="Longest parse of one feed or read of one page, in a worker thread; "
+        "longer is a failure of that feed or entry.",
+    )
     feed_concurrency: int = Field(4, ge=1, le=32, description="Requests in flight at once.")
     feed_user_agent: str = Field(
         f"news-qa/{__version__} (news question answering; feed reader)",
         min_length=1,
         description="User-Agent of feed and page requests; add a contact URL for site owners.",
     )
+
+    fetch_allow: list[str] = Field(
+        default_factory=list,
+        description="Hosts or CIDR networks outbound fetching may reach although they are "
+        'loopback, private or link-local (JSON: ["intranet.example", "10.1.2.0/24"]); '
+        "everything else non-public is refused.",
+    )
+
+    @field_validator("fetch_allow")
+    @classmethod
+    def _check_fetch_allow(cls, value: list[str]) -> list[str]:
+        from qa.netguard import AddressPolicy
+
+        AddressPolicy.parse(value)  # a bad entry fails at startup, naming it
+        return value
+
+    @property
+    def feeds_folder(self) -> Path:
+        return self.feeds_dir or self.index_dir / "feeds"
 
     @property
     def db_url(self) -> str:

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from qa.config import Settings
-from qa.corpus import Article, corpus_files, read_paths
+from qa.corpus import Article, read_paths
 from qa.embedding import Embedder, make_embedder
 from qa.indexing import Index
 from qa.ingest_report import IngestReport
@@ -98,8 +98,8 @@ def _chunk_differences(index: Index) -> list[str]:
 
 def verify_index(index: Index) -> list[str]:
     """Human-readable differences between the corpus folder and the index; empty when they agree."""
-    root = index.settings.corpus_dir
-    found = read_paths(corpus_files(root), root).articles
+    folders = index.folders
+    found = read_paths(folders.files(), folders).articles
     problems = _corpus_differences(index, found) + _chunk_differences(index)
     if index.catalog.get_state("dirty") == "1":
         problems.append("an ingest did not finish (dirty flag set); run `qa ingest` to repair")

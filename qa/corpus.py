@@ -11,6 +11,8 @@ import io
 import json
 import logging
 import re
+import threading
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -116,7 +118,6 @@ def _decode(data: bytes, source: str, problems: list[Problem]) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         problems.append(Problem(source, "not valid UTF-8: decoded with replacement", False))
-        log.warning("%s is not valid UTF-8: decoded with replacement characters", source)
         return data.decode("utf-8", errors="replace")
 
 
@@ -196,6 +197,10 @@ def parse_dump(name: str, raw: str, problems: list[Problem]) -> list[Article]:
     seen: dict[str, int] = {}
     for n, record in _records(name, raw, problems):
         ident = record.get("id") or record.get("source") or record.get("article_id") or n
+        if not _safe_id(str(ident)):
+            message = f"record id {str(ident)[:80]!r} is not a safe name: named by its line {n}"
+            problems.append(Problem(f"{name}#{n}", message, False))
+            ident = n
         source = f"{name}#{ident}"
         if source in seen:
             message = f"record id {ident!s} repeats the record of line {seen[source]}: skipped"
@@ -212,6 +217,18 @@ def parse_dump(name: str, raw: str, problems: list[Problem]) -> list[Article]:
         if _acceptable(article, problems):
             articles.append(article)
     return articles
+
+
+def _safe_id(ident: str) -> bool:
+    """A record id usable in a source name: no path parts, `#`, `%`, control characters, leading
+    dot or space, at most 200 characters (`../../outside2` is named by its line instead)."""
+    return (
+        0 < len(ident) <= 200
+        and not has_control(ident)
+        and not any(c in ident for c in "/\\#%?")
+        and not ident.startswith((".", " "))
+        and not ident.endswith(" ")
+    )
 
 
 def _acceptable(article: Article, problems: list[Problem]) -> bool:
@@ -258,9 +275,27 @@ def read_bytes(source: str, data: bytes) -> ReadResult:
             result.problems.append(Problem(source, f"{exc}: skipped", True))
         except (RecursionError, ValueError) as exc:  # parsers' own limits: this file only
             result.problems.append(Problem(source, f"cannot be parsed ({exc}): skipped", True))
+    fingerprint = zlib.crc32(data)
     for problem in result.problems:
-        log.warning("%s: %s", problem.source, problem.message)
+        _warn_once(problem, fingerprint)
     return result
+
+
+_warned: dict[tuple[str, str], int] = {}  # (source, message) -> checksum of the file then
+_warned_lock = threading.Lock()
+
+
+def _warn_once(problem: Problem, fingerprint: int) -> None:
+    """Log a file's problem once per version of the file: a rescan every few seconds reads the
+    same bad file again and again (its problem is still in each ingest report)."""
+    key = (problem.source, problem.message)
+    with _warned_lock:
+        if _warned.get(key) == fingerprint:
+            return
+        if len(_warned) >= 10_000:
+            _warned.clear()
+        _warned[key] = fingerprint
+    log.warning("%s: %s", problem.source, problem.message)
 
 
 def corpus_files(root: Path) -> list[Path]:
@@ -289,8 +324,18 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def has_control(name: str) -> bool:
+    """Whether a name holds a NUL or another control character (never a file or record name)."""
+    return _CONTROL.search(name) is not None
+
+
 def corpus_file(root: Path, source: str) -> Path | None:
     """The corpus file named `source`, if it is a supported, visible file inside `root`."""
+    if has_control(source):  # the OS refuses a NUL with ValueError, not OSError
+        return None
     root = root.resolve()
     path = (root / source).resolve()
     try:
@@ -312,11 +357,53 @@ def source_name(path: Path, root: Path) -> str:
         return path.name
 
 
-def read_paths(paths: Iterable[Path], root: Path) -> ReadResult:
+FEEDS = "feeds"  # the source names of the feeds folder's files start with feeds/
+
+
+@dataclass(frozen=True)
+class Folders:
+    """Where articles are read from: the corpus folder, and the feeds folder that feed entries
+    are written to (kept out of the corpus folder, which may be tracked); a file of the feeds
+    folder is named `feeds/<host>/<file>`, one of the corpus folder by its relative path."""
+
+    corpus: Path
+    feeds: Path | None = None
+
+    def files(self) -> list[Path]:
+        """Every supported file of both folders (the feeds folder only if it exists; the
+        corpus folder must exist unless the feeds folder does)."""
+        feeds = self.feeds is not None and self.feeds.is_dir()
+        files = [] if feeds and not self.corpus.exists() else corpus_files(self.corpus)
+        if feeds and self.feeds is not None:
+            files += corpus_files(self.feeds)
+        return list(dict.fromkeys(files))
+
+    def name(self, path: Path) -> str:
+        """The source name of a file of either folder."""
+        if self.feeds is not None:
+            try:
+                inside = path.resolve().relative_to(self.feeds.resolve()).as_posix()
+            except ValueError:
+                pass
+            else:
+                return f"{FEEDS}/{inside}"
+        return source_name(path, self.corpus)
+
+    def file(self, source: str) -> Path | None:
+        """The file named `source` (see corpus_file), in the feeds folder for `feeds/…`."""
+        if self.feeds is not None and source.startswith(f"{FEEDS}/"):
+            found = corpus_file(self.feeds, source[len(FEEDS) + 1 :])
+            if found is not None:
+                return found
+        return corpus_file(self.corpus, source)
+
+
+def read_paths(paths: Iterable[Path], root: Path | Folders) -> ReadResult:
     """Read files (names relative to `root`); a bad file never stops the batch."""
     result = ReadResult()
+    folders = root if isinstance(root, Folders) else Folders(root)
     for path in paths:
-        name = source_name(path, root)
+        name = folders.name(path)
         try:
             data = path.read_bytes()
         except OSError as exc:

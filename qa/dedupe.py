@@ -1,5 +1,7 @@
 """Repeated paragraphs of an article, found in linear time: exact repeats by a set of the
-texts, near repeats (word Jaccard >= 0.8) by MinHash signatures in capped band buckets."""
+texts, near repeats (word Jaccard >= 0.8 and the same numbers) by MinHash signatures in capped
+band buckets. Paragraphs that differ in their numbers are never repeats: rows of a results
+table or a price list look alike but each carries its own data."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 _WORD = re.compile(r"\w+")
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 NEAR_DUPLICATE = 0.8  # word Jaccard at which a paragraph repeats an earlier one
 _BANDS, _ROWS = 10, 6  # MinHash bands: a pair at Jaccard 0.8 shares a band with p > 0.95
 _PERMS = _BANDS * _ROWS
@@ -18,6 +21,11 @@ _BUCKET_CAP = 16  # paragraphs remembered per band bucket
 
 def _words(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
+
+
+def _numbers(text: str) -> tuple[str, ...]:
+    """The numbers of a paragraph, in order: near repeats must carry the same ones."""
+    return tuple(_NUMBER.findall(text))
 
 
 _RNG = np.random.default_rng(15)  # fixed: the same paragraphs are always dropped
@@ -50,30 +58,34 @@ class NearIndex:
     def __init__(self) -> None:
         self.buckets: dict[tuple[int, bytes], list[int]] = {}
         self.words: list[set[str]] = []
+        self.numbers: list[tuple[str, ...]] = []
         self.comparisons = 0  # exact Jaccard checks made so far: the work that must stay linear
 
     def _keys(self, words: set[str]) -> list[tuple[int, bytes]]:
         values = _signature(words)
         return [(b, values[b * _ROWS : (b + 1) * _ROWS].tobytes()) for b in range(_BANDS)]
 
-    def seen(self, words: set[str]) -> bool:
-        """Whether a paragraph with about these words was added; if not, add it."""
+    def seen(self, words: set[str], numbers: tuple[str, ...] = ()) -> bool:
+        """Whether a paragraph with about these words and exactly these numbers was added; if
+        not, add it."""
         keys = self._keys(words)
         candidates = {i for key in keys for i in self.buckets.get(key, ())}
         self.comparisons += len(candidates)
-        if any(_similar(words, self.words[i]) for i in candidates):
+        if any(self.numbers[i] == numbers and _similar(words, self.words[i]) for i in candidates):
             return True
         for key in keys:
             bucket = self.buckets.setdefault(key, [])
             if len(bucket) < _BUCKET_CAP:
                 bucket.append(len(self.words))
         self.words.append(words)
+        self.numbers.append(numbers)
         return False
 
 
 def dedupe(paragraphs: Iterable[str], near: NearIndex | None = None) -> list[str]:
     """The first of repeated paragraphs, in linear time: exact repeats by a set of the texts,
-    near repeats (word Jaccard >= 0.8, 6+ words) by MinHash buckets, candidates checked exactly."""
+    near repeats (word Jaccard >= 0.8, 6+ words, the same numbers) by MinHash buckets,
+    candidates checked exactly."""
     seen: set[str] = set()
     near = NearIndex() if near is None else near
     kept: list[str] = []
@@ -81,7 +93,7 @@ def dedupe(paragraphs: Iterable[str], near: NearIndex | None = None) -> list[str
         if not para or para in seen:
             continue
         words = _words(para)
-        if len(words) >= 6 and near.seen(words):
+        if len(words) >= 6 and near.seen(words, _numbers(para)):
             continue
         seen.add(para)
         kept.append(para)

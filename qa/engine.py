@@ -42,6 +42,7 @@ class Engine:
     ) -> None:
         self.settings = settings
         self.index = index
+        index.store.load()  # before any query: embedded Chroma's files, one process at a time
         self.embedder = embedder = CachedEmbedder(embedder)
         self.retriever = Retriever(
             index, embedder, settings.candidates, settings.rrf_k, settings.max_chunks_per_source

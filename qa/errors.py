@@ -47,3 +47,9 @@ class FeedError(QAError):
     """A feed or a page it links to cannot be fetched or read (HTTP error, timeout, too big)."""
 
     status_code = 502
+
+
+class FetchRefused(FeedError):
+    """An outbound fetch aimed at a loopback, private, link-local or metadata address (SSRF)."""
+
+    status_code = 400

@@ -1,6 +1,7 @@
 """Polite HTTP GETs for feeds and their pages: one client, bounded concurrency, a pause between
-requests to the same host, a timeout, a size cap enforced while streaming, and conditional
-requests (ETag / Last-Modified)."""
+requests to the same host, a timeout, a size cap enforced while streaming, conditional
+requests (ETag / Last-Modified), and only to public addresses (qa/netguard.py), redirects
+followed here, one checked hop at a time."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ import asyncio
 import time
 from dataclasses import dataclass
 from types import TracebackType
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from qa.config import Settings
 from qa.errors import FeedError
+from qa.netguard import AddressPolicy, GuardedBackend
+
+MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True)
@@ -44,10 +49,11 @@ class Fetcher:
         self.delay = settings.feed_host_delay_s
         self.deadline = 3 * settings.feed_timeout_s  # the whole request, body included
         self.client = httpx.AsyncClient(
-            follow_redirects=True,
-            max_redirects=5,
+            transport=_guarded_transport(AddressPolicy.parse(settings.fetch_allow)),
+            follow_redirects=False,  # each hop is checked and followed in _get
             timeout=settings.feed_timeout_s,
             headers={"User-Agent": settings.feed_user_agent},
+            trust_env=False,  # an HTTP(S)_PROXY would resolve and connect past the guard
         )
         self.slots = asyncio.Semaphore(settings.feed_concurrency)
         self.hosts: dict[str, asyncio.Lock] = {}
@@ -71,8 +77,12 @@ class Fetcher:
     async def get(
         self, url: str, etag: str | None = None, last_modified: str | None = None
     ) -> Fetched:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+            valid = parts.scheme in ("http", "https") and parts.hostname and (parts.port or 1)
+        except ValueError:  # a port out of range, a bad IPv6 literal
+            valid = False
+        if not valid or not parts.hostname:
             raise FeedError(f"{url!r} is not an http(s) URL")
         headers = {}
         if etag:
@@ -89,32 +99,62 @@ class Fetcher:
                 raise FeedError(f"{url} timed out (QA_FEED_TIMEOUT_S): {exc!r}") from exc
             except httpx.HTTPError as exc:
                 raise FeedError(f"{url} cannot be fetched: {exc!r}") from exc
+            except httpx.InvalidURL as exc:
+                raise FeedError(f"{url!r} is not a valid URL: {exc}") from exc
 
     async def _get(self, url: str, headers: dict[str, str]) -> Fetched:
-        async with self.client.stream("GET", url, headers=headers) as response:
-            if response.status_code == 304:
-                body = b""
-            elif response.status_code >= 400:
-                raise FeedError(f"{url} answered HTTP {response.status_code}")
-            else:
-                size = response.headers.get("Content-Length", "")
-                if size.isdigit() and int(size) > self.max_bytes:
-                    raise FeedError(f"{url} is {size} bytes; QA_FEED_MAX_BYTES={self.max_bytes}")
-                parts: list[bytes] = []
-                got = 0
-                async for part in response.aiter_bytes():
-                    got += len(part)
-                    if got > self.max_bytes:
-                        raise FeedError(
-                            f"{url} is over {self.max_bytes} bytes (QA_FEED_MAX_BYTES): stopped"
-                        )
-                    parts.append(part)
-                body = b"".join(parts)
-            return Fetched(
-                url=str(response.url),
-                status=response.status_code,
-                body=body,
-                etag=response.headers.get("ETag"),
-                last_modified=response.headers.get("Last-Modified"),
-                charset=response.charset_encoding,
-            )
+        for _ in range(MAX_REDIRECTS + 1):
+            request = self.client.build_request("GET", url, headers=headers)
+            response = await self.client.send(request, stream=True)
+            try:
+                if not (response.is_redirect and "Location" in response.headers):
+                    return await self._read(url, response)
+            finally:
+                await response.aclose()
+            target = urljoin(url, response.headers["Location"])
+            if urlsplit(target).scheme not in ("http", "https"):
+                raise FeedError(f"{url} redirects to {target!r}, not an http(s) URL")
+            url = target
+        raise FeedError(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+    async def _read(self, url: str, response: httpx.Response) -> Fetched:
+        if response.status_code == 304:
+            body = b""
+        elif response.status_code >= 400:
+            raise FeedError(f"{url} answered HTTP {response.status_code}")
+        else:
+            size = response.headers.get("Content-Length", "")
+            if size.isdigit() and int(size) > self.max_bytes:
+                raise FeedError(f"{url} is {size} bytes; QA_FEED_MAX_BYTES={self.max_bytes}")
+            parts: list[bytes] = []
+            got = 0
+            async for part in response.aiter_bytes():
+                got += len(part)
+                if got > self.max_bytes:
+                    raise FeedError(
+                        f"{url} is over {self.max_bytes} bytes (QA_FEED_MAX_BYTES): stopped"
+                    )
+                parts.append(part)
+            body = b"".join(parts)
+        return Fetched(
+            url=str(response.url),
+            status=response.status_code,
+            body=body,
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+            charset=response.charset_encoding,
+        )
+
+
+def _guarded_transport(policy: AddressPolicy) -> httpx.AsyncHTTPTransport:
+    """httpx's transport over a connection pool whose sockets are opened by GuardedBackend
+    (httpx takes no network backend argument: its pool is replaced)."""
+    transport = httpx.AsyncHTTPTransport(trust_env=False)
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=100,  # httpx's defaults
+        max_keepalive_connections=20,
+        keepalive_expiry=5.0,
+        network_backend=GuardedBackend(policy),
+    )
+    return transport

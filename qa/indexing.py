@@ -21,15 +21,7 @@ from langchain_core.indexing import index as lc_index
 from qa.catalog import ArticleRow, Catalog, make_engine
 from qa.chunking import chunk_article
 from qa.config import Settings
-from qa.corpus import (
-    DUMP_TYPES,
-    Article,
-    corpus_file,
-    corpus_files,
-    expand_paths,
-    read_paths,
-    source_name,
-)
+from qa.corpus import DUMP_TYPES, Article, Folders, expand_paths, has_control, read_paths
 from qa.embedding import Embedder
 from qa.errors import BusyError, InputError, NotFoundError
 from qa.ingest_report import IngestReport, Stats
@@ -56,6 +48,14 @@ def _in_scope(source: str, scope: set[str] | None) -> bool:
     return scope is None or source in scope or source.split("#", 1)[0] in scope
 
 
+def _check_name(source: str) -> None:
+    if has_control(source):
+        raise InputError(
+            f"source name {source!r} holds a control character; no article is named so "
+            "(see GET /documents)"
+        )
+
+
 def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
 
@@ -78,6 +78,11 @@ class Index:
 
     # -- reading -----------------------------------------------------------------------------
 
+    @property
+    def folders(self) -> Folders:
+        """The corpus folder and the feeds folder, read as one corpus."""
+        return Folders(self.settings.corpus_dir, self.settings.feeds_folder)
+
     def lexical(self) -> LexicalIndex:
         """The current BM25 index, reloaded when an ingest (here or in a replica) replaced it."""
         version = self.catalog.get_state("bm25_version")
@@ -86,6 +91,7 @@ class Index:
         return self._lexical
 
     def article(self, source: str) -> tuple[ArticleRow, str]:
+        _check_name(source)
         row = self.catalog.rows().get(source)
         text = self.catalog.text(source)
         if row is None or text is None:
@@ -130,12 +136,12 @@ class Index:
     ) -> IngestReport:
         """Index the corpus folder (or only `paths`); removed files lose their chunks."""
         started = time.perf_counter()
-        root = self.settings.corpus_dir
-        files = corpus_files(root) if paths is None else expand_paths(paths)
+        folders = self.folders
+        files = folders.files() if paths is None else expand_paths(paths)
         with self._locked(wait):
-            read = read_paths(files, root)
+            read = read_paths(files, folders)
             report = IngestReport(problems=read.problems)
-            scope = None if paths is None else {source_name(p, root) for p in files}
+            scope = None if paths is None else {folders.name(p) for p in files}
             self._apply(read.articles, scope, report, progress)
         report.seconds = time.perf_counter() - started
         return report
@@ -248,7 +254,8 @@ class Index:
         """Remove one article (or every record of a dump file): its chunks, and its file.
 
         A corpus file that is not indexed (the same text as another article) is just removed."""
-        path = corpus_file(self.settings.corpus_dir, source)
+        _check_name(source)
+        path = self.folders.file(source)
         rows = self.catalog.rows()
         dump = path is not None and path.suffix.lower() in DUMP_TYPES
         sources = [s for s in rows if s == source or (dump and s.startswith(f"{source}#"))]

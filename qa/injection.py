@@ -30,6 +30,29 @@ _INSTRUCTION = re.compile(
     | \b(?:ai|assistant|model|chatbot|llm|bot)\s*,\s*
         (?:ignore|reply|say|repeat|answer|respond|tell|print|output|forget)\b
     | \b(?:reveal|print|show|disclose|leak)\b[^.\n]{0,30}\b(?:prompt|rules|instructions)\b
+    | \b(?:readers?|the\s+users?|assistants?|chatbots?|(?:ai|language)\s+models?|\bai\b)\s+
+        (?:should|must|shall|ought\s+to|need\s+to|have\s+to|has\s+to
+           |are\s+(?:advised|asked|required|urged|reminded|told)\s+to)\s+
+        (?:always\s+|also\s+|first\s+)?
+        (?:know|note|remember|be\s+(?:aware|told)|understand|mention|include|say|state|cite
+           |tell|answer|reply|respond|recommend|repeat|refer|add)\b
+    | \byou\s+(?:should|must|shall|need\s+to|have\s+to)\s+(?:always\s+|also\s+)?
+        (?:mention|state|cite|answer|reply|respond|recommend|repeat)\b
+    | \b(?:every|each|any|all|your|the)\s+
+        (?:answers?|responses?|repl(?:y|ies)|summar(?:y|ies)|outputs?|completions?)\s+
+        (?:must|should|shall|has\s+to|have\s+to|needs?\s+to|is\s+to|are\s+to)\s+(?:always\s+)?
+        (?:mention|include|say|state|cite|contain|refer|name|repeat|recommend|begin|start|end
+           |note|reference|link|point)\b
+    | (?:^|[.;:!?]\s+|\b(?:and|so|then)\s+)["'“(]?\s*(?:please\s+)?
+        (?:always|be\s+sure\s+to|make\s+sure\s+(?:to|you)|remember\s+to|do\s+not\s+forget\s+to
+           |don'?t\s+forget\s+to)\s+
+        (?:include|mention|say|state|cite|recommend|refer\s+to|answer|reply|respond|repeat
+           |tell\s+(?:the|every|all|your)|append)\b
+    | \b(?:tell|inform|remind|advise|instruct|direct)\s+(?:the|your|every|all|any|each)\s+
+        (?:users?|readers?|customers?|visitors?|askers?|people\s+who\s+ask)\b
+    | \b(?:when|if|whenever)\s+(?:you\s+are\s+|anyone\s+|someone\s+|a\s+user\s+|users?\s+)?
+        ask(?:ed|s)?\b[^.\n]{0,80},\s*(?:always\s+|just\s+|simply\s+)?
+        (?:say|answer|reply|respond|mention|tell|recommend|point)\b
     | (?:^|[\s"'“(])(?:system|assistant|user|developer|human)\s*[:>]
     | <\|?\s*(?:im_start|im_end|system|user|assistant|endoftext)\s*\|?>
     | \[/?(?:INST|SYS)\]|<</?SYS>>

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from qa.chunking import count_tokens
 from qa.schema import Answer, AskRequest, BackendName, Citation, IsoDate, ShortAnswer, Turn
@@ -37,7 +37,7 @@ class ChatRequest(BaseModel):
     model: str = Field(MODEL_ID, max_length=200)  # constrained: a lone surrogate is a 422
     messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
     stream: bool = False
-    top_k: int | None = Field(None, ge=1, le=50, description="Extension: passages to use.")
+    top_k: StrictInt | None = Field(None, ge=1, le=50, description="Extension: passages to use.")
     date_from: IsoDate | None = Field(None, description="Extension: oldest article date.")
     date_to: IsoDate | None = Field(None, description="Extension: newest article date.")
     as_of: IsoDate | None = Field(

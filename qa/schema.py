@@ -10,6 +10,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     Field,
+    StrictInt,
     StringConstraints,
     computed_field,
     model_validator,
@@ -43,7 +44,7 @@ class AskRequest(BaseModel):
     """A question, optionally restricted to a date range and continuing a conversation."""
 
     question: Question
-    top_k: int | None = Field(None, ge=1, le=50)
+    top_k: StrictInt | None = Field(None, ge=1, le=50)  # "7" and true are 422s, not 7 and 1
     date_from: IsoDate | None = None
     date_to: IsoDate | None = None
     as_of: IsoDate | None = Field(

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
+from filelock import FileLock
 from langchain_chroma import Chroma
 
 from qa.chunking import ChunkMeta
@@ -71,6 +72,23 @@ class ChunkStore:
                 f"{meta.get('embedding_model')!r} ({meta.get('embedding_dim')} dims), not "
                 f"{embedder.name!r} ({embedder.dim} dims); rebuild it with `qa ingest --reset`"
             )
+        self.load_lock = None if settings.chroma_url else settings.index_dir / ".chroma-load.lock"
+
+    def load(self) -> None:
+        """Load the vector index now, one process at a time (called by the engine when it opens).
+
+        Embedded Chroma loads its HNSW files at a process's first query and writes them back
+        (the log applied): two `qa ask` processes starting at once could read the files while
+        the other rewrites them (issue 27, item 7). Nothing to do with a Chroma server."""
+        if self.load_lock is None:
+            return
+        with FileLock(str(self.load_lock), timeout=300):
+            if self.count():
+                self.collection.query(
+                    query_embeddings=[[1.0] + [0.0] * (self.embedder.dim - 1)],  # type: ignore[arg-type]
+                    n_results=1,
+                    include=[],
+                )
 
     def count(self) -> int:
         return int(self.collection.count())

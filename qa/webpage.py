@@ -9,6 +9,8 @@ trafilatura's date (htmldate) is not used, as it also guesses from the URL and t
 from __future__ import annotations
 
 import logging
+import re
+from html.parser import HTMLParser
 from typing import Any
 
 from lxml import html as lxml_html
@@ -69,14 +71,82 @@ def _extract(raw: str) -> tuple[str, str | None, str | None, str | None]:
     return text.replace("\n", "\n\n"), title, url, author
 
 
+class _Flat(HTMLParser):
+    """Every paragraph of a page, whatever its nesting, for pages lxml cannot build a tree of
+    (20,000 nested <div>s): text outside script, style, nav, header, footer and forms, a
+    paragraph per block element."""
+
+    SKIP = frozenset({"script", "style", "noscript", "template", "nav", "header", "footer",
+                      "form", "aside", "button", "select", "svg", "head"})  # fmt: skip
+    BLOCK = frozenset({"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5",
+                       "h6", "section", "article", "main", "blockquote", "pre", "table", "ul",
+                       "ol", "dd", "dt", "figcaption", "body"})  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.skipping = 0
+        self.in_title = False
+        self.title: list[str] = []
+        self.paragraphs: list[str] = []
+        self.current: list[str] = []
+
+    def _end_paragraph(self) -> None:
+        text = " ".join("".join(self.current).split())
+        if text:
+            self.paragraphs.append(text)
+        self.current = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "title":
+            self.in_title = True
+        if tag in self.SKIP:
+            self.skipping += 1
+        elif tag in self.BLOCK:
+            self._end_paragraph()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self.in_title = False
+        if tag in self.SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self.BLOCK:
+            self._end_paragraph()
+
+    def handle_data(self, data: str) -> None:
+        if self.in_title:
+            self.title.append(data)
+        elif not self.skipping:
+            self.current.append(data)
+
+    @classmethod
+    def read(cls, raw: str) -> tuple[str, str | None]:
+        """(paragraphs separated by blank lines, the <title>)."""
+        parser = cls()
+        parser.feed(raw)
+        parser.close()
+        parser._end_paragraph()
+        return "\n\n".join(parser.paragraphs), " ".join("".join(parser.title).split()) or None
+
+
 def parse_html(raw: str) -> Header:
     """The page's article as a `Header`: body text, date, title and URL, with notes on dates
     the markup states in a form we cannot read."""
+    parser = lxml_html.HTMLParser()
     try:
-        tree = lxml_html.document_fromstring(raw)
+        tree = lxml_html.document_fromstring(raw, parser=parser)
     except (ParserError, ValueError) as exc:
         raise ValueError(f"not an HTML page: {exc}") from exc
     meta = _markup(tree)
+    if any("Excessive depth" in e.message for e in parser.error_log):  # the tree is cut short
+        text, title = _Flat.read(raw)
+        header = split_header(text)
+        header.title = meta.title or title or header.title
+        if meta.date_rank < 9:
+            header.date, header.date_rank = meta.date, meta.date_rank
+        header.notes = meta.notes + header.notes
+        return header
+    if not re.search(r"<\s*(?:html|body)\b", raw, re.IGNORECASE):  # a fragment (feed content)
+        raw = f"<html><body>{raw}</body></html>"  # trafilatura reads documents, not fragments
     text, title, url, author = _extract(raw)
     header = split_header(text)  # header lines at the top of the article's own text
     if meta.date_rank < 9:  # the markup's date wins over a date line in the text

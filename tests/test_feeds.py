@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import subprocess
 import threading
@@ -124,7 +125,11 @@ def serve_feed(site: Site, base: str, items: list[tuple[str, str, str, str]]) ->
 def settings_for(tmp_path: Path, base: str, **extra: object) -> Settings:
     empty = tmp_path / "empty"
     empty.mkdir(exist_ok=True)
-    values: dict[str, object] = {"feeds": [f"{base}/feed.xml"], "feed_host_delay_s": 0.0}
+    values: dict[str, object] = {
+        "feeds": [f"{base}/feed.xml"],
+        "feed_host_delay_s": 0.0,
+        "fetch_allow": ["127.0.0.1"],  # the loopback server stands for a public site
+    }
     return make_settings(tmp_path, empty, **(values | extra))
 
 
@@ -138,6 +143,9 @@ def test_three_entries_are_followed_indexed_and_not_fetched_again(
     assert len(report.written) == 3 and report.problems == []
     status = report.feeds[f"{base}/feed.xml"]
     assert (status.ok, status.new, status.error) == (True, 3, None)
+    # written into the index folder's feeds/, never into the (tracked) corpus folder
+    assert all(p.is_relative_to(settings.index_dir / "feeds") for p in report.written)
+    assert not (settings.corpus_dir / "feeds").exists()
     index = Index(settings, HashEmbedder())
     ingest = index.ingest()
     assert len(ingest.added) == 3 and ingest.problems == []
@@ -288,11 +296,12 @@ def test_nothing_is_fetched_without_feeds(tmp_path: Path) -> None:
     ],
 )
 def test_entry_files_are_safe_and_deterministic(tmp_path: Path, link: str, name: str) -> None:
-    path = entry_path(tmp_path, link)
-    assert path == entry_path(tmp_path, link)
-    assert path.relative_to(tmp_path / "feeds").as_posix().startswith(name)
-    assert path.resolve().is_relative_to(tmp_path.resolve())
-    assert entry_path(tmp_path, link + "x") != path
+    folder = tmp_path / "feeds"
+    path = entry_path(folder, link)
+    assert path == entry_path(folder, link)
+    assert path.relative_to(folder).as_posix().startswith(name)
+    assert path.resolve().is_relative_to(folder.resolve())
+    assert entry_path(folder, link + "x") != path
 
 
 def test_a_saved_feed_file_uses_content_else_page_else_summary(tmp_path: Path) -> None:
@@ -411,7 +420,7 @@ def test_qa_ingest_feeds_and_a_saved_feed_file(tmp_path: Path, site: tuple[Site,
     missing = _qa(["ingest", "--feeds"], tmp_path)
     assert missing.returncode == 2 and "QA_FEEDS" in missing.stderr
     feeds = json.dumps([f"{base}/feed.xml"])
-    env = {"QA_FEEDS": feeds, "QA_FEED_HOST_DELAY_S": "0"}
+    env = {"QA_FEEDS": feeds, "QA_FEED_HOST_DELAY_S": "0", "QA_FETCH_ALLOW": '["127.0.0.1"]'}
     first = _qa(["ingest", "--feeds", "--json"], tmp_path, **env)
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout[first.stdout.index("{") :])
@@ -426,3 +435,154 @@ def test_qa_ingest_feeds_and_a_saved_feed_file(tmp_path: Path, site: tuple[Site,
     assert second.returncode == 0, second.stderr
     assert "added 2," in second.stdout  # the saved feed's two entries; nothing polled
     assert ("/feed.xml", 304) not in server.requests()
+
+
+def big_feed(base: str, n: int) -> bytes:
+    """An RSS feed of `n` entries with links into `base` (a 10,000-entry one is 2.3 MB)."""
+    items = "".join(
+        f"<item><title>Entry {i}</title><link>{base}/e/{i}</link><guid>{base}/e/{i}</guid>"
+        "<pubDate>Mon, 04 Mar 2024 09:30:00 GMT</pubDate>"
+        f"<description>Summary {i} of a story, with a few words as feeds have.</description>"
+        "</item>"
+        for i in range(n)
+    )
+    return f'<rss version="2.0"><channel><title>Big</title>{items}</channel></rss>'.encode()
+
+
+@pytest.mark.slow  # parses a 10,000-entry feed (a few seconds)
+def test_healthz_answers_while_a_large_feed_is_parsed(
+    tmp_path: Path, site: tuple[Site, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 27, item 2: parsing ran on the event loop and /healthz waited for it."""
+    from fastapi.testclient import TestClient
+
+    from qa import feeds
+    from qa.api import create_app
+    from qa.engine import Engine
+
+    server, base = site
+    server.pages["/feed.xml"] = (200, big_feed(base, 10_000))
+    started, parsed = threading.Event(), threading.Event()
+    real = feeds.read_feed
+
+    def read_feed(data: bytes, url: str = "") -> tuple[list[feeds.Entry], str | None]:
+        started.set()
+        try:
+            return real(data, url)
+        finally:
+            parsed.set()
+
+    monkeypatch.setattr(feeds, "read_feed", read_feed)
+    settings = settings_for(tmp_path, base, feed_seconds=3600)
+    embedder = HashEmbedder()
+    engine = Engine(settings, Index(settings, embedder), embedder)
+    with TestClient(create_app(settings, engine)) as client:
+        assert started.wait(timeout=120)
+        health = client.get("/healthz")
+        assert health.status_code == 200
+        assert not parsed.is_set()  # answered while the feed was still being parsed
+        assert parsed.wait(timeout=120)
+
+
+def test_a_feed_that_takes_too_long_to_parse_fails_alone(
+    tmp_path: Path, site: tuple[Site, str]
+) -> None:
+    server, base = site
+    serve_feed(server, base, ITEMS[:1])
+    server.pages["/big.xml"] = (200, big_feed(base, 3000))
+    feeds = [f"{base}/big.xml", f"{base}/feed.xml"]
+    report = asyncio.run(poll(settings_for(tmp_path, base, feeds=feeds, feed_parse_timeout_s=0.01)))
+    big = report.feeds[f"{base}/big.xml"]
+    assert not big.ok and "QA_FEED_PARSE_TIMEOUT_S" in (big.error or "")
+    assert ("/news/harbour-bridge.html", 200) in server.requests()  # the small feed went on
+    assert not any("/e/" in path for path, _ in server.requests())
+
+
+BAD_DATES = ["0000-01-01T00:00:00Z", "-2023-05-05", "9999-12-31", "1850-06-01", "2024-02-30"]
+
+
+def test_one_bad_date_makes_one_entry_undated_and_never_sinks_the_feed(
+    tmp_path: Path, site: tuple[Site, str]
+) -> None:
+    """Issue 27, item 3: `year 0 is out of range` failed every poll of the whole feed."""
+    server, base = site
+    items = "".join(
+        f"<item><title>Bad {n}</title><link>{base}/bad/{n}</link><guid>{base}/bad/{n}</guid>"
+        f"<pubDate>{day}</pubDate><description>d</description></item>"
+        for n, day in enumerate(BAD_DATES)
+    )
+    serve_feed(server, base, ITEMS)
+    good = site[0].pages["/feed.xml"][1].decode()
+    server.pages["/feed.xml"] = (200, good.replace("</channel>", items + "</channel>").encode())
+    for n in range(len(BAD_DATES)):  # pages that state no date either
+        text = f"Story {n}: the ferry timetable changes for the {n + 2} winter crossings."
+        server.pages[f"/bad/{n}"] = (200, f"<html><body><p>{text}</p></body></html>".encode())
+    entries = {e.title: e for e in parse_feed(server.pages["/feed.xml"][1], base)}
+    assert all(entries[f"Bad {n}"].day is None for n in range(len(BAD_DATES)))
+    assert entries["Harbour bridge opens"].day == date(2024, 3, 14)
+
+    settings = settings_for(tmp_path, base)
+    report = asyncio.run(poll(settings))
+    status = report.feeds[f"{base}/feed.xml"]
+    assert (status.ok, status.new) == (True, len(ITEMS) + len(BAD_DATES))
+    notes = {p.source: p for p in report.problems}
+    assert set(notes) == {f"{base}/bad/{n}" for n in range(len(BAD_DATES))}
+    assert all("undated" in p.message and not p.skipped for p in notes.values())
+    index = Index(settings, HashEmbedder())
+    index.ingest()
+    rows = {r.title: r for r in index.catalog.rows().values()}
+    assert all(rows[f"Bad {n}"].date is None for n in range(len(BAD_DATES)))
+    assert rows["Frost hits apricots"].date == date(2024, 4, 9)
+
+
+def test_a_one_paragraph_entry_is_kept() -> None:
+    """Issue 27, item 4: trafilatura found no article in an HTML fragment of one paragraph."""
+    from qa.feeds import Entry, render
+
+    sentence = (
+        "The harbour council voted on Tuesday to keep the night ferry running through the "
+        "winter, after fishermen, nurses and students who cross the bay before dawn asked it "
+        "not to cut the only early service between the two towns."
+    )
+    entry = Entry(key="k", link="https://x.example/ferry", title="Ferry stays", day=None)
+    assert sentence in render(entry, f"<p>{sentence}</p>")
+
+
+def test_a_malformed_feed_is_not_ok_and_names_the_parsers_reason(
+    tmp_path: Path, site: tuple[Site, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    server, base = site
+    serve_feed(server, base, ITEMS[:1])
+    whole = server.pages["/feed.xml"][1].decode()
+    server.pages["/cut.xml"] = (200, whole[: whole.index("</item>") + 7].encode())
+    server.pages["/empty.xml"] = (200, b'<rss version="2.0"><channel><title>x</ti')
+    feeds = [f"{base}/cut.xml", f"{base}/empty.xml"]
+    with caplog.at_level(logging.WARNING, logger="qa.feeds"):
+        report = asyncio.run(poll(settings_for(tmp_path, base, feeds=feeds)))
+    cut, empty = report.feeds[feeds[0]], report.feeds[feeds[1]]
+    assert (cut.ok, cut.new) == (False, 1)  # its readable entry is still indexed
+    assert (cut.error or "").startswith("malformed feed: ") and "no element found" in cut.error
+    assert not empty.ok and "unclosed token" in (empty.error or "")
+    warned = " ".join(r.message for r in caplog.records if r.levelno == logging.WARNING)
+    assert feeds[0] in warned and feeds[1] in warned
+
+
+def test_feed_entries_go_to_qa_feeds_dir_and_are_indexed_and_deletable_from_there(
+    tmp_path: Path, site: tuple[Site, str]
+) -> None:
+    """Issue 30, item 8: feeds wrote into the corpus folder (the tracked seeds/ by default)."""
+    server, base = site
+    serve_feed(server, base, ITEMS[:2])
+    settings = settings_for(tmp_path, base, feeds_dir=tmp_path / "wire")
+    report = asyncio.run(poll(settings))
+    assert len(report.written) == 2
+    assert all(p.is_relative_to(tmp_path / "wire") for p in report.written)
+    index = Index(settings, HashEmbedder())
+    assert len(index.ingest().added) == 2
+    sources = sorted(index.catalog.rows())
+    assert all(s.startswith("feeds/127.0.0.1/") for s in sources)
+    assert verify_index(index) == []
+    index.delete(sources[0])
+    assert sorted(index.catalog.rows()) == sources[1:]
+    assert len(list((tmp_path / "wire").rglob("*.txt"))) == 1
+    assert index.ingest().changed is False and verify_index(index) == []

@@ -564,7 +564,8 @@ def test_each_marker_must_support_its_sentence_on_its_own() -> None:
 
 
 def test_support_from_flagged_text_only_is_dropped_unless_verbatim() -> None:
-    builder = _builder(f"{WATER} {ORDER}")
+    # a question the quote relates to: an unrelated one drops it (issue 27, relevance)
+    builder = _builder(f"{WATER} {ORDER}", question="What reply does the board article ask for?")
     assert (
         builder.add("The board was told to ignore all previous instructions, CANARY-7. [1]") is None
     )

@@ -183,3 +183,45 @@ def test_server_mode_keeps_vectors_on_the_server(chroma_server: str, tmp_path: P
     local = {p.name for p in settings.index_dir.iterdir() if not p.name.startswith(".")}
     assert "chroma.sqlite3" not in local
     assert {"records.sqlite", "bm25"} <= local
+
+
+def test_an_embedded_index_is_loaded_when_opened_not_rewritten_by_the_first_query(
+    tmp_path: Path,
+) -> None:
+    """Issue 27, item 7: embedded Chroma rewrote its HNSW files at each process's first query,
+    so two `qa ask` processes starting together could read them half written. Opening the
+    engine now loads them, under a lock; a query afterwards writes nothing."""
+    import os
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    settings = make_settings(tmp_path)
+    Index(settings, HashEmbedder()).ingest()
+    files = sorted(settings.index_dir.glob("*/data_level0.bin"))
+    assert files
+    script = f"""
+import os, sys, time
+from pathlib import Path
+from qa.engine import Engine
+from qa.indexing import Index
+from tests.conftest import HashEmbedder, make_settings
+settings = make_settings(Path({str(tmp_path)!r}))
+index = Index(settings, HashEmbedder())  # another process opens the index to answer
+Engine(settings, index, HashEmbedder())
+files = {[str(f) for f in files]!r}
+before = [os.stat(f).st_mtime_ns for f in files]
+time.sleep(0.05)  # mtime resolution
+index.store.search(HashEmbedder().embed_query("Niger junta"), 3)
+sys.exit(0 if [os.stat(f).st_mtime_ns for f in files] == before else 1)
+"""
+    run = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]

@@ -99,3 +99,48 @@ def test_a_page_without_any_text_is_skipped_and_reported() -> None:
     assert [(p.message, p.skipped) for p in result.problems] == [
         ("no text after cleaning: skipped", True)
     ]
+
+
+# -- issue 27, item 9: a deeply nested page, a cookie-consent paragraph -----------------------
+
+STORY = (
+    "The Quillan council approved a harbour budget of 12 million euros on Friday.",
+    "Work on the north quay starts in May, the harbour master said.",
+)
+
+
+@pytest.mark.parametrize("depth", [300, 20_000])
+def test_a_deeply_nested_page_keeps_its_text(depth: int) -> None:
+    """lxml stops building the tree at 256 levels: the page kept only its title."""
+    from qa.webpage import parse_html
+
+    body = "".join(f"<p>{s}</p>" for s in STORY)
+    raw = (
+        "<html><head><title>Deep page</title></head><body><nav>Home | News</nav>"
+        + "<div>" * depth
+        + body
+        + "</div>" * depth
+        + "</body></html>"
+    )
+    page = parse_html(raw)
+    assert page.body.split("\n\n") == list(STORY)
+    assert page.title == "Deep page"
+
+
+def test_a_cookie_consent_paragraph_never_reaches_the_article() -> None:
+    from qa.corpus import clean_text, read_bytes
+
+    nav = "".join(f"<li><a href='/s{i}'>Section {i}</a></li>" for i in range(300))
+    consent = (
+        "We use cookies to improve your experience on our site and to show you relevant "
+        "advertising. By continuing to browse, you agree to our use of cookies."
+    )
+    raw = (
+        f"<html><head><title>Ferry news</title></head><body><nav><ul>{nav}</ul></nav>"
+        f"<div class='consent'><p>{consent}</p><button>Accept all cookies</button></div>"
+        f"<main><p>{STORY[0]}</p></main><footer><ul>{nav}</ul></footer></body></html>"
+    )
+    (article,) = read_bytes("ferry.html", raw.encode()).articles
+    assert article.text == STORY[0]
+    news = "Regulators found that the site uses cookies to track users without their consent."
+    assert clean_text(news) == news  # news about cookies is not a banner

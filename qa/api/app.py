@@ -67,7 +67,7 @@ async def _poll_feeds(app: FastAPI, seconds: float) -> None:
         try:
             report = await feeds.poll(settings)
             app.state.feeds = {url: asdict(s) for url, s in report.feeds.items()}
-            folder = settings.corpus_dir / feeds.FOLDER
+            folder = feeds.feeds_folder(settings)
             if (due or report.written) and folder.is_dir():
                 async with app.state.write_slot:
                     ingest = partial(app.state.engine.index.ingest, [folder])

@@ -76,6 +76,11 @@ class FeedInfo(BaseModel):
     last_polled: str = Field(description="ISO time (UTC) of the last poll.")
     new: int = Field(0, description="Entries written by the last poll.")
     not_modified: bool = Field(False, description="The last poll got 304 Not Modified.")
+    refused: list[str] = Field(
+        default_factory=list,
+        description="URLs not fetched: loopback, private, link-local or metadata addresses "
+        "(QA_FETCH_ALLOW allows some).",
+    )
 
 
 class Ready(BaseModel):

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from qa.feeds import PollReport
 
 FEED_TYPES = (".xml", ".rss", ".atom")  # qa.feeds.FEED_TYPES, without importing it for --help
-FOLDER = "feeds"  # qa.feeds.FOLDER
 
 
 def ingest(
@@ -27,7 +26,7 @@ def ingest(
         list[Path] | None,
         typer.Argument(
             help="Files or folders to index (default: the whole corpus folder); a saved feed "
-            "(.xml, .rss, .atom) adds its entries to the corpus folder first."
+            "(.xml, .rss, .atom) adds its entries to the feeds folder first."
         ),
     ] = None,
     reset: Annotated[bool, typer.Option("--reset", help="Delete the index first.")] = False,
@@ -56,8 +55,8 @@ def ingest(
     if feeds and not settings.feeds:
         fail(InputError("--feeds needs feed URLs in QA_FEEDS, e.g. '[\"https://…/rss\"]'"))
     polled = _feeds(settings, feeds, paths or [])
-    if polled is not None:  # feed entries are files of the corpus folder's feeds/
-        folder = settings.corpus_dir / FOLDER
+    if polled is not None:  # feed entries are files of the feeds folder (QA_FEEDS_DIR)
+        folder = settings.feeds_folder
         folder.mkdir(parents=True, exist_ok=True)
         if paths:
             paths = [p for p in paths if p.suffix.lower() not in FEED_TYPES] + [folder]
@@ -102,7 +101,7 @@ def ingest(
 
 def _feeds(settings: Settings, poll_feeds: bool, paths: list[Path]) -> PollReport | None:
     """Poll QA_FEEDS and read the saved feed files among `paths`, writing new entries into
-    the corpus folder; None when there is nothing of the kind to do."""
+    the feeds folder; None when there is nothing of the kind to do."""
     files = [p for p in paths if p.is_file() and p.suffix.lower() in FEED_TYPES]
     if not (poll_feeds or files):
         return None
