@@ -32,7 +32,8 @@ from qa.corpus import (
 )
 from qa.embedding import Embedder
 from qa.errors import BusyError, InputError, NotFoundError
-from qa.ingest_report import IngestReport, Stats
+from qa.index_files import MODEL_KEY, Stats, folder_bytes
+from qa.ingest_report import IngestReport
 from qa.lexical import LexicalIndex
 from qa.store import ChunkStore, open_client
 from qa.uploads import check_uploads
@@ -54,10 +55,6 @@ def _same(article: Article, row: ArticleRow) -> bool:
 def _in_scope(source: str, scope: set[str] | None) -> bool:
     """Whether this ingest read `source` (None: the whole corpus; FILE#ID: its dump FILE)."""
     return scope is None or source in scope or source.split("#", 1)[0] in scope
-
-
-def _folder_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
 
 
 class Index:
@@ -101,7 +98,7 @@ class Index:
             undated=sum(1 for r in rows if r.date is None),
             first_date=dates[0].isoformat() if dates else None,
             last_date=dates[-1].isoformat() if dates else None,
-            index_bytes=_folder_bytes(self.settings.index_dir),
+            index_bytes=folder_bytes(self.settings.index_dir),
             embedding_model=self.embedder.name,
         )
 
@@ -169,6 +166,8 @@ class Index:
         gone = sorted(s for s in rows if _in_scope(s, scope) and s not in kept)
         report.deleted.extend(gone)
 
+        if self.catalog.get_state(MODEL_KEY) != self.embedder.name:  # read by `qa stats`
+            self.catalog.set_state(MODEL_KEY, self.embedder.name)
         dirty = self.catalog.get_state("dirty") == "1"
         if not (todo or gone or dirty):
             return

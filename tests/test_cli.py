@@ -6,6 +6,7 @@ check is deterministic, not a timer.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEEDS
+from qa.indexing import Index
+from tests.conftest import ROOT, SEEDS, HashEmbedder, make_settings
 
 QA = ROOT / ".venv" / "bin" / "qa"
 HEAVY = ("torch", "sentence_transformers", "llama_cpp", "spacy")
@@ -67,12 +69,44 @@ def test_version(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # a fresh interpreter per command
-def test_stats_reads_the_index_without_loading_the_model(tmp_path: Path) -> None:
-    run = _qa(["stats", "--json"], tmp_path, profile=True, QA_INDEX_DIR=str(tmp_path / "idx"))
+def test_stats_reads_the_index_files_without_model_chroma_or_langchain(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    Index(settings, HashEmbedder()).ingest()  # an index of the seeds, built in this process
+    run = _qa(["stats", "--json"], tmp_path, profile=True, QA_INDEX_DIR=str(settings.index_dir))
     assert run.returncode == 0, run.stderr[-2000:]
+    stats = json.loads(run.stdout)
+    assert (stats["articles"], stats["undated"], stats["chunks"]) == (5, 1, 24)
+    assert (stats["first_date"], stats["last_date"]) == ("2023-08-06", "2023-11-11")
+    assert stats["embedding_model"] == "hash-embedder"  # the model the index was built with
     imported = _imported(run)
-    assert "chromadb" in imported  # it does read the index
-    assert not imported & set(HEAVY)
+    assert "typer" in imported  # the log is really there
+    assert not imported & {*HEAVY, "chromadb", "langchain_core", "langchain_chroma"}
+
+
+MISSING = "error: no index at nowhere: run `qa ingest` first"
+
+
+def test_every_command_but_ingest_refuses_a_missing_index_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    gold = ROOT / "eval" / "gold" / "seeds.jsonl"
+    commands = [
+        ["stats"],
+        ["stats", "--json"],
+        ["ask", "Which general visited Mali to meet Wagner?"],
+        ["verify"],
+        ["reindex"],
+        ["serve", "--port", "1"],  # not even a port to bind: it must stop before that
+        ["eval", "--gold", str(gold), "--no-ingest"],
+    ]
+    for args in commands:
+        run = _qa(args, tmp_path, QA_INDEX_DIR="nowhere", QA_CORPUS_DIR=str(SEEDS))
+        assert run.returncode == 2, (args, run.stdout, run.stderr[-2000:])
+        assert MISSING in run.stderr, (args, run.stderr[-2000:])
+        assert list(tmp_path.iterdir()) == [], args  # no index folder, no model export
+    run = _qa(["stats", "--index-dir", "nowhere"], tmp_path)
+    assert (run.returncode, run.stderr.strip()) == (2, MISSING)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.slow  # a fresh interpreter per command

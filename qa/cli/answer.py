@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from qa.cli.common import fail
+from qa.cli.common import fail, index_or_fail
 from qa.config import BACKENDS, get_settings
 from qa.errors import QAError
 
@@ -29,7 +29,6 @@ def ask(
     """Answer a question from the indexed articles, with numbered citations."""
     from pydantic import ValidationError
 
-    from qa.engine import Engine
     from qa.schema import AskRequest
 
     try:
@@ -46,8 +45,12 @@ def ask(
     except ValidationError as exc:
         typer.secho(f"error: {exc.errors()[0]['msg']}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
+    settings = get_settings()
+    index_or_fail(settings)
+    from qa.engine import Engine
+
     try:
-        answer = Engine.open(get_settings()).ask(request)
+        answer = Engine.open(settings).ask(request)
     except QAError as exc:
         fail(exc)
         return
@@ -67,9 +70,20 @@ def ask(
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (QA_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (QA_PORT).")] = None,
+    ingest: Annotated[
+        bool,
+        typer.Option(
+            "--ingest",
+            help="Index the corpus folder before serving (builds the index when there is none).",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the chat page, the JSON API and the OpenAI-compatible endpoint."""
+    """Serve the chat page, the JSON API and the OpenAI-compatible endpoint.
+
+    Refuses to start without an index, unless --ingest builds one."""
+    settings = get_settings()
+    if not ingest:
+        index_or_fail(settings)
     from qa.api import serve as run
 
-    settings = get_settings()
-    run(settings, host or settings.host, port or settings.port)
+    run(settings, host or settings.host, port or settings.port, ingest=ingest)

@@ -22,6 +22,16 @@ def fail(exc: QAError) -> NoReturn:
     raise typer.Exit(2)
 
 
+def index_or_fail(settings: Settings) -> None:
+    """Exit 2, creating nothing, when `qa ingest` never built an index in the index folder."""
+    from qa.index_files import require_index
+
+    try:
+        require_index(settings)
+    except QAError as exc:
+        fail(exc)
+
+
 def settings_with(**overrides: object) -> Settings:
     """The settings, with the options the user gave on the command line (None: not given)."""
     base = get_settings()
