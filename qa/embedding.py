@@ -101,6 +101,7 @@ class SentenceEmbedder(Embeddings):
         # (an ingest and a question): one model call at a time; each call uses all cores.
         self._lock = threading.Lock()
         self._model: Any = None
+        self.loads = 0  # model loads (one per process once warm; tests count them)
         # dimension and sequence length from the model folder, so that opening an index
         # (`qa stats`, `/documents`) never loads torch; the model loads on first use
         self.dim, self.max_tokens = _model_facts(self.path) or self._facts_from_model()
@@ -116,6 +117,7 @@ class SentenceEmbedder(Embeddings):
             with self._lock:
                 if self._model is None:
                     self._model = self._load()
+                    self.loads += 1
         return self._model
 
     def _load(self) -> Any:
