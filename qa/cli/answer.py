@@ -64,7 +64,8 @@ def ask(
         print()
     for c in answer.citations:
         when = c.date.isoformat() if c.date else "date unknown"
-        print(f'[{c.n}] {c.source} ({when}): "{c.quote}"')
+        link = f" {c.url}" if c.url else ""
+        print(f'[{c.n}] {c.source} ({when}){link}: "{c.quote}"')
 
 
 def serve(
