@@ -51,6 +51,8 @@ def test_help_imports_no_model_library_and_no_chroma(tmp_path: Path) -> None:
     imported = _imported(run)
     assert "typer" in imported  # the log is really there
     assert not imported & {*HEAVY, "chromadb"}
+    # nor what the commands need only once they run: settings, LangChain, rich's help
+    assert not imported & {"pydantic_settings", "langchain_core", "numpy", "rich"}
 
 
 @pytest.mark.slow  # a fresh interpreter per command

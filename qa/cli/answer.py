@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
+from qa.backends import BACKENDS
 from qa.cli.common import fail, index_or_fail
-from qa.config import BACKENDS, get_settings
 from qa.errors import QAError
 
 
@@ -45,6 +45,8 @@ def ask(
     except ValidationError as exc:
         typer.secho(f"error: {exc.errors()[0]['msg']}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
+    from qa.config import get_settings
+
     settings = get_settings()
     index_or_fail(settings)
     from qa.engine import Engine
@@ -82,6 +84,8 @@ def serve(
     """Serve the chat page, the JSON API and the OpenAI-compatible endpoint.
 
     Refuses to start without an index, unless --ingest builds one."""
+    from qa.config import get_settings
+
     settings = get_settings()
     if not ingest:
         index_or_fail(settings)

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
+from qa.backends import BACKENDS
 from qa.cli.common import CorpusOption, IndexDirOption, fail, index_or_fail, settings_with
-from qa.config import BACKENDS, get_settings
 from qa.errors import InputError, QAError
 
 if TYPE_CHECKING:  # qa.evaluation imports the reader and the embedding stack: not for --help
@@ -21,6 +20,7 @@ if TYPE_CHECKING:  # qa.evaluation imports the reader and the embedding stack: n
 
 eval_app = typer.Typer(
     add_completion=False,
+    rich_markup_mode=None,
     help="Evaluate answers, citations, refusals and retrieval against gold questions.",
 )
 
@@ -103,6 +103,8 @@ def _progress(backend: str, done: int, total: int) -> None:
 
 
 def _backends(requested: list[str] | None) -> list[str]:
+    from qa.config import get_settings
+
     names = list(dict.fromkeys(requested or [get_settings().llm_backend]))
     bad = [n for n in names if n not in BACKENDS]
     if bad:
@@ -111,6 +113,8 @@ def _backends(requested: list[str] | None) -> list[str]:
 
 
 def _load_report(path: Path) -> Report:
+    from pydantic import ValidationError
+
     from qa.evaluation import Report
 
     try:

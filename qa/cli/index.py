@@ -19,10 +19,10 @@ from qa.cli.common import (
     quiet_logging,
     settings_with,
 )
-from qa.config import Settings
 from qa.errors import InputError, QAError
 
 if TYPE_CHECKING:
+    from qa.config import Settings
     from qa.feeds import PollReport
 
 FEED_TYPES = (".xml", ".rss", ".atom")  # qa.feeds.FEED_TYPES, without importing it for --help
