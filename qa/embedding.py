@@ -129,7 +129,8 @@ class SentenceEmbedder(Embeddings):
             try:
                 from qa.model_export import load_openvino
 
-                return load_openvino(self.path, self.cache_dir)
+                # the sequence length, once known from the model folder, spares torch's import
+                return load_openvino(self.path, self.cache_dir, getattr(self, "max_tokens", None))
             except Exception as exc:  # any failure of the accelerated path: torch still works
                 log.warning("OpenVINO cannot run here (%s): embedding with torch instead", exc)
                 self.backend = "torch"

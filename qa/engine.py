@@ -14,7 +14,6 @@ from qa.dates import DateFilter, parse_question_dates
 from qa.embedding import CachedEmbedder, Embedder, make_embedder
 from qa.errors import InputError
 from qa.generators.base import Draft, Generator
-from qa.generators.chat import make_chat_generator
 from qa.generators.extractive import ExtractiveGenerator
 from qa.headers import lead
 from qa.indexing import Index
@@ -26,6 +25,13 @@ from qa.timeline import PASSAGES, Timeline, detect, line
 from qa.verify import Verifier
 
 Factory = Callable[[Settings, str], Generator]
+
+
+def make_chat_generator(settings: Settings, backend: str) -> Generator:
+    """A chat backend; LangChain's and OpenAI's clients are imported on its first use only."""
+    from qa.generators.chat import make_chat_generator as make
+
+    return make(settings, backend)
 
 
 class Engine:
