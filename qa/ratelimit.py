@@ -66,13 +66,15 @@ class MovingWindow:
 
 
 COSTLY_PATHS = ("/ask", "/v1/")  # answers: /ask, /ask/stream, /v1/chat/completions, /v1/models
-READS = frozenset({"GET", "HEAD", "OPTIONS"})
+READS = frozenset({"GET", "HEAD"})
 
 
 def costs_work(method: str, path: str) -> bool:
     """Whether a request counts against the limit: answers and writes do; the page, its static
-    files, the probes, /metrics and other reads do not (a page load is a dozen requests)."""
-    return path.startswith(COSTLY_PATHS) or method.upper() not in READS
+    files, the probes, /metrics and other reads do not (a page load is a dozen requests), nor
+    a CORS preflight (its request is counted when it comes)."""
+    verb = method.upper()
+    return verb != "OPTIONS" and (path.startswith(COSTLY_PATHS) or verb not in READS)
 
 
 class RateLimit:

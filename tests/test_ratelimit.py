@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from qa.api import create_app
 from qa.engine import Engine
 from qa.indexing import Index
-from qa.ratelimit import MovingWindow, Rate
+from qa.ratelimit import MovingWindow, Rate, costs_work
 from tests.conftest import HashEmbedder, make_settings
 
 
@@ -73,3 +73,13 @@ def test_page_static_files_and_probes_are_never_limited_while_answers_are(
     assert limited.delete("/documents/none.txt").status_code == 429
     assert limited.get("/").status_code == 200  # the page still loads over the limit
     assert limited.get("/static/app.css").status_code == 200
+
+
+def test_only_answers_and_writes_cost_a_hit() -> None:
+    assert costs_work("POST", "/ask") and costs_work("POST", "/ask/stream")
+    assert costs_work("POST", "/v1/chat/completions") and costs_work("GET", "/v1/models")
+    assert costs_work("POST", "/documents") and costs_work("DELETE", "/documents/a.txt")
+    assert costs_work("POST", "/ingest")
+    for path in ("/", "/static/app.css", "/healthz", "/readyz", "/metrics", "/documents"):
+        assert not costs_work("GET", path) and not costs_work("HEAD", path), path
+    assert not costs_work("OPTIONS", "/ask")  # a CORS preflight: its POST is counted
