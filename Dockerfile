@@ -55,4 +55,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=5 \
     CMD python -c "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('QA_PORT', '8000'), timeout=4)" || exit 1
 
-CMD ["qa", "serve", "--host", "0.0.0.0"]
+CMD ["qa", "serve", "--host", "0.0.0.0", "--ingest"]

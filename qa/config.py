@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from qa import __version__
-
-Backend = Literal["extractive", "llamacpp", "openai"]
-BACKENDS: tuple[str, ...] = get_args(Backend)  # the one list of answer backend names
+from qa.backends import BACKENDS as BACKENDS  # the one list of answer backend names
+from qa.backends import Backend as Backend
 
 
 class Settings(BaseSettings):

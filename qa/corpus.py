@@ -189,8 +189,48 @@ def _records(
                 yield n, record
 
 
+# The names dumps give each field of a record, the first present and non-empty wins (matched
+# case-insensitively, spaces and hyphens read as underscores): RealTime QA and newspaper3k
+# (`url`, `title`, `publish_date`, `authors`), news-please (`maintext`, `date_publish`), CSV
+# exports (`Headline`, `Published At`, `Link`, `Byline`).
+FIELDS: dict[str, tuple[str, ...]] = {
+    "text": ("text", "content", "body", "maintext", "article_text"),
+    "title": ("title", "headline"),
+    "date": (
+        "date", "publish_date", "published_date", "publication_date", "date_publish",
+        "date_published", "published", "published_at", "pub_date", "pubdate",
+    ),
+    "url": ("url", "link", "source_url", "article_url", "canonical_url"),
+    "author": ("author", "authors", "byline", "creator", "writer"),
+}  # fmt: skip
+
+
+def _field(record: dict[str, object], name: str) -> object:
+    """A record's value for one of FIELDS, under whichever common name it is written."""
+    found = {re.sub(r"[\s-]+", "_", str(k).strip().lower()): v for k, v in record.items()}
+    for key in FIELDS[name]:
+        value = found.get(key)
+        if value not in (None, "", []):
+            return value
+    return None
+
+
+def _author(value: object) -> str | None:
+    """One author or a list of them (RealTime QA's `authors`) as one line."""
+    names = value if isinstance(value, list) else [value]
+    text = ", ".join(" ".join(str(n).split()) for n in names if n is not None and str(n).strip())
+    return text or None
+
+
+def _url(value: object) -> str | None:
+    """A web address to link a citation to; anything but http(s) is dropped."""
+    text = str(value).strip() if value is not None else ""
+    return text if re.match(r"https?://\S+\Z", text, re.I) else None
+
+
 def parse_dump(name: str, raw: str, problems: list[Problem]) -> list[Article]:
-    """One article per record of a .jsonl or .csv dump, named FILE#ID (or FILE#LINE).
+    """One article per record of a .jsonl or .csv dump, named FILE#ID (or FILE#LINE), with
+    its title, date, URL and author under any of their common names (FIELDS).
 
     A record whose id repeats an earlier one is skipped: one name, one article."""
     articles = []
@@ -207,13 +247,20 @@ def parse_dump(name: str, raw: str, problems: list[Problem]) -> list[Article]:
             problems.append(Problem(f"{source} (line {n})", message, True))
             continue
         seen[source] = n
-        text = record.get("text")
+        text = _field(record, "text")
         if not isinstance(text, str | int | float | type(None)):
             problems.append(Problem(source, "record text is not a string: skipped", True))
             continue
-        day = parse_date(record.get("date") or record.get("publish_date"))
-        title = record.get("title")
-        article = _article(source, str(text or ""), day, str(title) if title else None)
+        day = parse_date(_field(record, "date"))
+        title = _field(record, "title")
+        article = _article(
+            source,
+            str(text or ""),
+            day,
+            str(title) if title else None,
+            _url(_field(record, "url")),
+            _author(_field(record, "author")),
+        )
         if _acceptable(article, problems):
             articles.append(article)
     return articles

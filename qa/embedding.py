@@ -101,6 +101,7 @@ class SentenceEmbedder(Embeddings):
         # (an ingest and a question): one model call at a time; each call uses all cores.
         self._lock = threading.Lock()
         self._model: Any = None
+        self.loads = 0  # model loads (one per process once warm; tests count them)
         # dimension and sequence length from the model folder, so that opening an index
         # (`qa stats`, `/documents`) never loads torch; the model loads on first use
         self.dim, self.max_tokens = _model_facts(self.path) or self._facts_from_model()
@@ -116,6 +117,7 @@ class SentenceEmbedder(Embeddings):
             with self._lock:
                 if self._model is None:
                     self._model = self._load()
+                    self.loads += 1
         return self._model
 
     def _load(self) -> Any:
@@ -127,7 +129,8 @@ class SentenceEmbedder(Embeddings):
             try:
                 from qa.model_export import load_openvino
 
-                return load_openvino(self.path, self.cache_dir)
+                # the sequence length, once known from the model folder, spares torch's import
+                return load_openvino(self.path, self.cache_dir, getattr(self, "max_tokens", None))
             except Exception as exc:  # any failure of the accelerated path: torch still works
                 log.warning("OpenVINO cannot run here (%s): embedding with torch instead", exc)
                 self.backend = "torch"

@@ -14,19 +14,26 @@ from qa.dates import DateFilter, parse_question_dates
 from qa.embedding import CachedEmbedder, Embedder, make_embedder
 from qa.errors import InputError
 from qa.generators.base import Draft, Generator
-from qa.generators.chat import make_chat_generator
 from qa.generators.extractive import ExtractiveGenerator
+from qa.headers import lead
 from qa.indexing import Index
 from qa.newer import NewerReports
 from qa.reader.neural import NeuralReader
 from qa.reader.reader import LearnedReader, Reader, to_draft
 from qa.retrieval import Mode, Passage, Retriever
-from qa.schema import REFUSAL, Answer, AskRequest
+from qa.schema import REFUSAL, Answer, AskRequest, Turn
 from qa.text import TRAILING_MARKERS, sentence_spans, split_cited, strip_markers
 from qa.timeline import PASSAGES, Timeline, detect, line
 from qa.verify import Verifier
 
 Factory = Callable[[Settings, str], Generator]
+
+
+def make_chat_generator(settings: Settings, backend: str) -> Generator:
+    """A chat backend; LangChain's and OpenAI's clients are imported on its first use only."""
+    from qa.generators.chat import make_chat_generator as make
+
+    return make(settings, backend)
 
 
 class Engine:
@@ -83,6 +90,22 @@ class Engine:
         with self._guard:
             for generator in self.generators.values():
                 generator.close()
+
+    def warm_up(self) -> list[Answer]:
+        """Ask about the newest article through the public answer path, so that whatever a
+        first request would load (the embedding model, Chroma, BM25, the catalog, the reader
+        and spaCy, a backend's model) is loaded now: a statement-like question (answered and
+        cited), a typed follow-up to it (condensing, entities) and a timeline. An index
+        without articles has nothing to load."""
+        rows = sorted(self.index.catalog.rows().values(), key=lambda r: r.date or date.min)
+        if not rows:
+            return []
+        newest = rows[-1]
+        question = lead(newest.title or self.index.catalog.text(newest.source) or "") or "What?"
+        first = self.ask(AskRequest(question=question, mode="answer"))
+        said = [Turn(role="user", content=question), Turn(role="assistant", content=first.answer)]
+        follow_up = self.ask(AskRequest(question="Who?", history=said, mode="answer"))
+        return [first, follow_up, self.ask(AskRequest(question=question, mode="timeline"))]
 
     def retrieve(
         self,

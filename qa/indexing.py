@@ -24,7 +24,8 @@ from qa.config import Settings
 from qa.corpus import DUMP_TYPES, Article, Folders, expand_paths, has_control, read_paths
 from qa.embedding import Embedder
 from qa.errors import BusyError, InputError, NotFoundError
-from qa.ingest_report import IngestReport, Stats
+from qa.index_files import MODEL_KEY, Stats, folder_bytes
+from qa.ingest_report import IngestReport
 from qa.lexical import LexicalIndex
 from qa.store import ChunkStore, open_client
 from qa.uploads import check_uploads
@@ -54,10 +55,6 @@ def _check_name(source: str) -> None:
             f"source name {source!r} holds a control character; no article is named so "
             "(see GET /documents)"
         )
-
-
-def _folder_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
 
 
 class Index:
@@ -107,7 +104,7 @@ class Index:
             undated=sum(1 for r in rows if r.date is None),
             first_date=dates[0].isoformat() if dates else None,
             last_date=dates[-1].isoformat() if dates else None,
-            index_bytes=_folder_bytes(self.settings.index_dir),
+            index_bytes=folder_bytes(self.settings.index_dir),
             embedding_model=self.embedder.name,
         )
 
@@ -175,6 +172,8 @@ class Index:
         gone = sorted(s for s in rows if _in_scope(s, scope) and s not in kept)
         report.deleted.extend(gone)
 
+        if self.catalog.get_state(MODEL_KEY) != self.embedder.name:  # read by `qa stats`
+            self.catalog.set_state(MODEL_KEY, self.embedder.name)
         dirty = self.catalog.get_state("dirty") == "1"
         if not (todo or gone or dirty):
             return

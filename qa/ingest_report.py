@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qa.corpus import Problem
+from qa.index_files import Stats
+
+__all__ = ["IngestReport", "Stats", "describe"]
 
 
 @dataclass
@@ -24,17 +27,6 @@ class IngestReport:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.deleted)
-
-
-@dataclass(frozen=True)
-class Stats:
-    articles: int
-    chunks: int
-    undated: int
-    first_date: str | None
-    last_date: str | None
-    index_bytes: int
-    embedding_model: str
 
 
 def describe(report: IngestReport) -> dict[str, Any]:

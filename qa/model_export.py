@@ -2,7 +2,9 @@
 
 - OpenVINO fp32 (the default backend): sentence-transformers converts the local safetensors to
   OpenVINO IR; the vectors equal torch's (mean cosine > 0.9999, tests/test_embedding.py), about
-  3x faster on these CPUs, so an index built with either backend serves with the other.
+  3x faster on these CPUs, so an index built with either backend serves with the other. Once
+  exported it runs with `openvino` and `tokenizers` alone (OpenVINOEncoder): opening it no longer
+  imports torch, transformers and sentence-transformers (~20 s of a cold `qa ask` on 2 busy cores).
 - ONNX int8: sentence-transformers' dynamic quantization for avx512_vnni; other vectors
   (cosine ~0.99 to fp32), so its indexes are kept apart (`+onnx-qint8` in the model name).
 
@@ -22,6 +24,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from filelock import FileLock
 
 log = logging.getLogger(__name__)
@@ -76,19 +79,81 @@ def _quiet() -> Iterator[None]:
                 logger.setLevel(level)
 
 
-def load_openvino(model_path: Path, cache_dir: Path) -> Any:
-    """The OpenVINO fp32 model for `model_path`, exported under `cache_dir` on first use."""
-    from sentence_transformers import SentenceTransformer
+class OpenVINOEncoder:
+    """An exported OpenVINO model run the way sentence-transformers runs it (tokenize with
+    truncation to `max_length` and padding to the longest, the transformer, mean pooling over
+    the attention mask, L2 norm), with `openvino` and `tokenizers` only. It offers the two
+    things SentenceEmbedder uses of a SentenceTransformer: `encode` and `tokenizer`."""
+
+    def __init__(self, folder: Path, max_length: int) -> None:
+        import openvino as ov
+        from tokenizers import Tokenizer
+
+        self.model = ov.Core().compile_model(str(folder / OPENVINO_FILE), "CPU")
+        self.inputs = {port.get_any_name() for port in self.model.inputs}
+        self.plain = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        padding = self.plain.padding or {"pad_id": 0, "pad_token": "[PAD]"}
+        self.plain.no_truncation()
+        self.plain.no_padding()
+        self.batched = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.batched.enable_truncation(max_length=max_length)
+        self.batched.enable_padding(pad_id=padding["pad_id"], pad_token=padding["pad_token"])
+        self.max_seq_length = max_length
+
+    def tokenizer(
+        self, texts: list[str], add_special_tokens: bool = True, truncation: bool = False
+    ) -> dict[str, list[list[int]]]:
+        """Token ids, untruncated (what the chunker counts), like a transformers tokenizer."""
+        encoded = self.plain.encode_batch(texts, add_special_tokens=add_special_tokens)
+        return {"input_ids": [e.ids for e in encoded]}
+
+    def encode(
+        self, texts: list[str], batch_size: int = 32, normalize_embeddings: bool = True, **_: Any
+    ) -> np.ndarray:
+        out = []
+        for i in range(0, len(texts), batch_size):
+            encoded = self.batched.encode_batch(texts[i : i + batch_size])
+            arrays = {
+                "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+            }
+            hidden = self.model({k: v for k, v in arrays.items() if k in self.inputs})[0]
+            mask = arrays["attention_mask"][..., None].astype(np.float32)
+            pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+            if normalize_embeddings:
+                pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+            out.append(pooled.astype(np.float32))
+        return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
+
+    def get_embedding_dimension(self) -> int:
+        return int(self.model.output(0).get_partial_shape()[2].get_length())
+
+
+def load_openvino(model_path: Path, cache_dir: Path, max_length: int | None = None) -> Any:
+    """The OpenVINO fp32 model for `model_path`, exported under `cache_dir` on first use; run
+    by OpenVINOEncoder when the model's `max_length` is known, else by sentence-transformers."""
 
     def export(work: Path) -> None:
+        from sentence_transformers import SentenceTransformer
+
         model = SentenceTransformer(
             str(model_path), device="cpu", backend="openvino", local_files_only=True
         )
         model.save_pretrained(str(work))
 
     target = _folder(cache_dir, model_path, "openvino")
+    if not (target / OPENVINO_FILE).exists():  # _quiet imports the exporters: only to export
+        with _quiet():
+            _export_once(target, OPENVINO_FILE, export)
+    if max_length is not None:
+        try:
+            return OpenVINOEncoder(target, max_length)
+        except Exception as exc:  # sentence-transformers' own OpenVINO path still works
+            log.info("OpenVINO without sentence-transformers failed (%s): using it", exc)
+    from sentence_transformers import SentenceTransformer
+
     with _quiet():
-        _export_once(target, OPENVINO_FILE, export)
         return SentenceTransformer(
             str(target),
             device="cpu",

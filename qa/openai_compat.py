@@ -56,7 +56,10 @@ def sources_text(citations: list[Citation]) -> str:
     """The numbered source list appended to OpenAI-compatible answers, for plain clients."""
     if not citations:
         return ""
-    lines = [f"[{c.n}] {c.source} — {date_label(c.date)}" for c in citations]
+    lines = [
+        f"[{c.n}] {c.source} — {date_label(c.date)}" + (f" — {c.url}" if c.url else "")
+        for c in citations
+    ]
     return SOURCES_HEADING + "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import limits
@@ -65,16 +65,34 @@ class MovingWindow:
         return max(reset - time.time(), 0.001)
 
 
-class RateLimit:
-    """ASGI middleware answering 429 with a JSON error and `Retry-After` over the limit."""
+COSTLY_PATHS = ("/ask", "/v1/")  # answers: /ask, /ask/stream, /v1/chat/completions, /v1/models
+READS = frozenset({"GET", "HEAD"})
 
-    def __init__(self, app: ASGIApp, window: MovingWindow, exempt: Collection[str] = ()) -> None:
+
+def costs_work(method: str, path: str) -> bool:
+    """Whether a request counts against the limit: answers and writes do; the page, its static
+    files, the probes, /metrics and other reads do not (a page load is a dozen requests), nor
+    a CORS preflight (its request is counted when it comes)."""
+    verb = method.upper()
+    return verb != "OPTIONS" and (path.startswith(COSTLY_PATHS) or verb not in READS)
+
+
+class RateLimit:
+    """ASGI middleware answering 429 with a JSON error and `Retry-After` over the limit, on
+    the requests that `limited(method, path)` says cost work."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        window: MovingWindow,
+        limited: Callable[[str, str], bool] = costs_work,
+    ) -> None:
         self.app = app
         self.window = window
-        self.exempt = frozenset(exempt)
+        self.limited = limited
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.exempt:
+        if scope["type"] != "http" or not self.limited(scope["method"], scope["path"]):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")

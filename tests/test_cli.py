@@ -6,6 +6,7 @@ check is deterministic, not a timer.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEEDS
+from qa.indexing import Index
+from tests.conftest import ROOT, SEEDS, HashEmbedder, make_settings
 
 QA = ROOT / ".venv" / "bin" / "qa"
 HEAVY = ("torch", "sentence_transformers", "llama_cpp", "spacy")
@@ -49,6 +51,8 @@ def test_help_imports_no_model_library_and_no_chroma(tmp_path: Path) -> None:
     imported = _imported(run)
     assert "typer" in imported  # the log is really there
     assert not imported & {*HEAVY, "chromadb"}
+    # nor what the commands need only once they run: settings, LangChain, rich's help
+    assert not imported & {"pydantic_settings", "langchain_core", "numpy", "rich"}
 
 
 @pytest.mark.slow  # a fresh interpreter per command
@@ -67,12 +71,60 @@ def test_version(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # a fresh interpreter per command
-def test_stats_reads_the_index_without_loading_the_model(tmp_path: Path) -> None:
-    run = _qa(["stats", "--json"], tmp_path, profile=True, QA_INDEX_DIR=str(tmp_path / "idx"))
+def test_stats_reads_the_index_files_without_model_chroma_or_langchain(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    Index(settings, HashEmbedder()).ingest()  # an index of the seeds, built in this process
+    run = _qa(["stats", "--json"], tmp_path, profile=True, QA_INDEX_DIR=str(settings.index_dir))
     assert run.returncode == 0, run.stderr[-2000:]
+    stats = json.loads(run.stdout)
+    assert (stats["articles"], stats["undated"], stats["chunks"]) == (5, 1, 24)
+    assert (stats["first_date"], stats["last_date"]) == ("2023-08-06", "2023-11-11")
+    assert stats["embedding_model"] == "hash-embedder"  # the model the index was built with
     imported = _imported(run)
-    assert "chromadb" in imported  # it does read the index
-    assert not imported & set(HEAVY)
+    assert "typer" in imported  # the log is really there
+    assert not imported & {*HEAVY, "chromadb", "langchain_core", "langchain_chroma"}
+
+
+@pytest.mark.slow  # the real model, spaCy and the reader in a fresh interpreter
+def test_ask_answers_without_transformers_or_an_llm_client(seed_index) -> None:  # type: ignore[no-untyped-def]
+    folders = {
+        "QA_CORPUS_DIR": str(seed_index.settings.corpus_dir),
+        "QA_INDEX_DIR": str(seed_index.settings.index_dir),
+    }
+    question = "Which general visited Mali to meet Wagner?"
+    run = _qa(["ask", question], seed_index.settings.index_dir.parent, profile=True, **folders)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Salifou Mody" in run.stdout
+    imported = _imported(run)
+    assert {"openvino", "spacy", "chromadb"} <= imported  # it does embed, tag and search
+    # torch itself is still imported: spaCy's thinc imports it whenever it is installed
+    assert not imported & {"transformers", "sentence_transformers", "optimum", "openai"}
+
+
+MISSING = "error: no index at nowhere: run `qa ingest` first"
+
+
+def test_every_command_but_ingest_refuses_a_missing_index_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    gold = ROOT / "eval" / "gold" / "seeds.jsonl"
+    commands = [
+        ["stats"],
+        ["stats", "--json"],
+        ["ask", "Which general visited Mali to meet Wagner?"],
+        ["verify"],
+        ["reindex"],
+        ["serve", "--port", "1"],  # not even a port to bind: it must stop before that
+        ["eval", "--gold", str(gold), "--no-ingest"],
+    ]
+    for args in commands:
+        run = _qa(args, tmp_path, QA_INDEX_DIR="nowhere", QA_CORPUS_DIR=str(SEEDS))
+        assert run.returncode == 2, (args, run.stdout, run.stderr[-2000:])
+        assert MISSING in run.stderr, (args, run.stderr[-2000:])
+        assert list(tmp_path.iterdir()) == [], args  # no index folder, no model export
+    run = _qa(["stats", "--index-dir", "nowhere"], tmp_path)
+    assert (run.returncode, run.stderr.strip()) == (2, MISSING)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.slow  # a fresh interpreter per command

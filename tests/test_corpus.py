@@ -286,3 +286,38 @@ def test_content_hash_ignores_case_and_whitespace_but_not_words() -> None:
     c = Article("c.txt", "Niger opened its airspace.", None)
     assert a.content_hash == b.content_hash
     assert a.content_hash != c.content_hash
+
+
+# -- dumps keep where each record was published -------------------------------------------------
+
+RTQA = (  # RealTime QA's articles.jsonl, newspaper3k's spelling
+    '{"article_id": "b8a0709c6d48878f", "url": "https://www.usatoday.com/story/afro/", '
+    '"title": "Guinness finds Napoleonville native", "publish_date": "2011/10/24", '
+    '"authors": ["Thad Angelloz", "Staff"], "text": "Aevin Dugas has the largest Afro."}\n'
+    # news-please's spelling
+    '{"id": "np1", "maintext": "The harbour reopened.", "date_publish": "2023-12-05 08:00:00", '
+    '"url": "http://example.org/harbour", "title": "Harbour", "authors": []}\n'
+    # an address that is not a web page is never linked to
+    '{"id": "bad", "text": "A record.", "link": "javascript:alert(1)", "author": " "}\n'
+)
+CSV_COMMON = (  # a spreadsheet export: capitalised headers with spaces
+    b"ID,Headline,Published At,URL,Byline,Content\n"
+    b"c1,River rises,2024-03-02,https://news.example.net/river,Ana Ruiz,The river rose 2 m.\n"
+)
+
+
+def test_dump_records_keep_url_author_title_and_date_in_their_common_spellings() -> None:
+    jsonl = {a.source: a for a in read_bytes("rtqa.jsonl", RTQA.encode()).articles}
+    afro = jsonl["rtqa.jsonl#b8a0709c6d48878f"]
+    assert afro.url == "https://www.usatoday.com/story/afro/"
+    assert afro.author == "Thad Angelloz, Staff"
+    assert (afro.title, afro.date) == ("Guinness finds Napoleonville native", date(2011, 10, 24))
+    harbour = jsonl["rtqa.jsonl#np1"]
+    assert (harbour.text, harbour.date) == ("The harbour reopened.", date(2023, 12, 5))
+    assert (harbour.url, harbour.author) == ("http://example.org/harbour", None)
+    assert (jsonl["rtqa.jsonl#bad"].url, jsonl["rtqa.jsonl#bad"].author) == (None, None)
+    (river,) = read_bytes("export.csv", CSV_COMMON).articles
+    assert river.source == "export.csv#2"  # the id is still read from `id` alone, as before
+    assert (river.title, river.date) == ("River rises", date(2024, 3, 2))
+    assert (river.url, river.author) == ("https://news.example.net/river", "Ana Ruiz")
+    assert river.text == "The river rose 2 m."

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +17,10 @@ from qa.cli import app
 from qa.config import get_settings
 from qa.engine import Engine
 from qa.indexing import Index
+from qa.openai_compat import sources_text
 from qa.schema import REFUSAL, Answer, AskRequest, Turn
 from qa.text import split_cited
-from tests.conftest import ScriptedEngine
+from tests.conftest import HashEmbedder, ScriptedEngine, make_settings
 from tests.test_verify import assert_contract
 
 S000 = "000_cd0023486d4bb650.txt"
@@ -296,3 +298,46 @@ def test_follow_up_question_uses_the_history(engine: Engine) -> None:
 def test_without_history_the_follow_up_is_asked_as_is(engine: Engine) -> None:
     answer = engine.ask(AskRequest(question="and how many American troops?"))
     assert answer.question == "and how many American troops?"
+
+
+# -- a dump's URLs reach the citations (hash embedder: no model) --------------------------------
+
+WIRE = [
+    {
+        "article_id": "a1",
+        "url": "https://news.example.org/harbour",
+        "title": "Port Quillan lighthouse reopens",
+        "publish_date": "2024/02/03",
+        "authors": ["Ines Marchetti"],
+        "text": "The Port Quillan lighthouse reopened on Saturday after a two-year restoration. "
+        "The restoration cost 4.2 million euros, the mayor said.",
+    },
+    {
+        "article_id": "a2",
+        "url": "https://news.example.org/bridge",
+        "title": "Bridge closed",
+        "publish_date": "2024/02/04",
+        "authors": [],
+        "text": "The old bridge over the river was closed to traffic on Monday for repairs.",
+    },
+]
+
+
+def test_citations_of_a_dump_record_carry_its_url(tmp_path: Path) -> None:
+    corpus = tmp_path / "dump"
+    corpus.mkdir()
+    (corpus / "wire.jsonl").write_text("\n".join(json.dumps(r) for r in WIRE) + "\n")
+    settings = make_settings(tmp_path, corpus=corpus)
+    embedder = HashEmbedder()
+    index = Index(settings, embedder)
+    index.ingest()
+    engine = Engine(settings, index, embedder)
+    question = "What happened to the Port Quillan lighthouse on Saturday?"
+    answer = engine.ask(AskRequest(question=question, mode="answer"))
+    assert not answer.refused
+    assert [(c.source, c.url, c.date) for c in answer.citations] == [
+        ("wire.jsonl#a1", "https://news.example.org/harbour", date(2024, 2, 3))
+    ]
+    assert sources_text(answer.citations).endswith("— https://news.example.org/harbour")
+    row, _ = index.article("wire.jsonl#a1")
+    assert (row.url, row.author) == ("https://news.example.org/harbour", "Ines Marchetti")

@@ -224,16 +224,18 @@ def test_cors_is_closed_by_default_and_opens_to_configured_origins(engine: Engin
 
 def test_rate_limit_answers_429_with_retry_after(engine: Engine) -> None:
     with app_client(engine, rate_limit="3/minute") as limited:
-        for _ in range(3):
-            assert limited.get("/documents").status_code == 200
-        response = limited.get("/documents")
+        for _ in range(3):  # counted before validation: a 422 costs a hit too
+            assert limited.post("/ask", json={"question": " "}).status_code == 422
+        response = limited.post("/ask", json={"question": QUESTION})
         assert_error(response, 429, "too_many_requests", "3/minute", "QA_RATE_LIMIT")
         assert 1 <= int(response.headers["retry-after"]) <= 60
-        assert_error(limited.post("/ask", json={"question": QUESTION}), 429, "too_many_requests")
-        assert limited.get("/healthz").status_code == 200  # probes are exempt
-        assert limited.get("/readyz").status_code == 200
+        assert_error(limited.post("/v1/chat/completions", json={}), 429, "too_many_requests")
+        assert_error(limited.post("/ingest"), 429, "too_many_requests")  # a write
+        for path in ("/healthz", "/readyz", "/documents", "/metrics", "/"):  # reads are free
+            assert limited.get(path).status_code == 200, path
     with app_client(engine, rate_limit="0") as unlimited:
-        assert all(unlimited.get("/documents").status_code == 200 for _ in range(10))
+        blank = {"question": " "}
+        assert all(unlimited.post("/ask", json=blank).status_code == 422 for _ in range(10))
 
 
 @pytest.mark.parametrize("text", ["60", "60 per minute", "-1/minute", "0/minute", "5/fortnight"])

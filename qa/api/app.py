@@ -4,6 +4,7 @@ lifespan), the corpus rescan loop, and serve."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -25,11 +26,10 @@ from qa.api.routes.service import STATIC
 from qa.config import Settings
 from qa.engine import Engine
 from qa.errors import QAError
+from qa.index_files import require_index
 from qa.ingest_report import describe
 from qa.metrics import Metrics, MetricsMiddleware
 from qa.ratelimit import MovingWindow, RateLimit, parse_rate
-
-UNLIMITED = ("/healthz", "/readyz")  # probes are never rate limited
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +87,45 @@ async def _poll_feeds(app: FastAPI, seconds: float) -> None:
         await anyio.sleep(seconds)
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
-    """The service; opens the engine in `lifespan` unless one is given (tests share one)."""
+def _open(settings: Settings, ingest: bool) -> Engine:
+    """The engine over the index; refuses a missing index unless told to build it."""
+    if not ingest:
+        require_index(settings)  # before Engine.open, which would create an empty one
+    engine = Engine.open(settings)
+    if ingest:
+        log.info("ingest: %s", describe(engine.index.ingest()))
+    return engine
+
+
+def _warm_up(engine: Engine) -> None:
+    """Everything the first answer would load, loaded now: /readyz means warm."""
+    started = time.perf_counter()
+    try:
+        engine.warm_up()
+    except QAError as exc:  # e.g. an LLM server not up yet: the service can still answer
+        log.warning("warm-up question failed: %s", exc)
+    log.info("warmed up in %.1f s", time.perf_counter() - started)
+
+
+def create_app(
+    settings: Settings,
+    engine: Engine | None = None,
+    *,
+    ingest: bool = False,
+    warm: bool | None = None,
+) -> FastAPI:
+    """The service; opens the engine in `lifespan` unless one is given (tests share one).
+
+    `ingest`: index the corpus folder first (else a missing index stops the startup);
+    `warm` (default: when the engine is opened here): answer one question before serving."""
     rate = parse_rate(settings.rate_limit)  # a bad QA_RATE_LIMIT fails here, at startup
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = engine or await to_thread.run_sync(Engine.open, settings)
+        opened = engine if engine is not None else await to_thread.run_sync(_open, settings, ingest)
+        if (engine is None) if warm is None else warm:
+            await to_thread.run_sync(_warm_up, opened)
+        app.state.engine = opened
         async with anyio.create_task_group() as tasks:
             if settings.rescan_seconds:
                 tasks.start_soon(_rescan, app, settings.rescan_seconds)
@@ -123,7 +155,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if rate is not None:  # outside the body limit, inside CORS so browsers can read a 429
-        app.add_middleware(RateLimit, window=MovingWindow(rate), exempt=UNLIMITED)
+        # only what costs work: answers and writes, never the page, /static, probes, /metrics
+        app.add_middleware(RateLimit, window=MovingWindow(rate))
     if settings.cors_origins:  # closed unless origins are configured
         app.add_middleware(
             CORSMiddleware,
@@ -136,7 +169,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     return app
 
 
-def server_config(settings: Settings, host: str | None = None, port: int | None = None) -> Any:
+def server_config(
+    settings: Settings, host: str | None = None, port: int | None = None, ingest: bool = False
+) -> Any:
     """The uvicorn config of `serve`: QA_HOST (127.0.0.1 by default) unless `host` is given.
 
     uvicorn trusts X-Forwarded-For only from FORWARDED_ALLOW_IPS (default 127.0.0.1,::1).
@@ -144,7 +179,7 @@ def server_config(settings: Settings, host: str | None = None, port: int | None 
     import uvicorn
 
     return uvicorn.Config(
-        create_app(settings),
+        create_app(settings, ingest=ingest),
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
@@ -152,8 +187,10 @@ def server_config(settings: Settings, host: str | None = None, port: int | None 
     )
 
 
-def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    """Run the service with uvicorn (one process; the engine is loaded once at startup)."""
+def serve(
+    settings: Settings, host: str | None = None, port: int | None = None, ingest: bool = False
+) -> None:
+    """Run the service with uvicorn (one process; the engine is loaded and warmed at startup)."""
     import uvicorn
 
-    uvicorn.Server(server_config(settings, host, port)).run()
+    uvicorn.Server(server_config(settings, host, port, ingest)).run()

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from qa.cli.common import fail
-from qa.config import BACKENDS, get_settings
+from qa.backends import BACKENDS
+from qa.cli.common import fail, index_or_fail
 from qa.errors import QAError
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ def ask(
     """Answer a question from the indexed articles, with numbered citations."""
     from pydantic import ValidationError
 
-    from qa.engine import Engine
     from qa.schema import AskRequest
 
     try:
@@ -58,8 +57,14 @@ def ask(
     except ValidationError as exc:
         typer.secho(f"error: {exc.errors()[0]['msg']}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
+    from qa.config import get_settings
+
+    settings = get_settings()
+    index_or_fail(settings)
+    from qa.engine import Engine
+
     try:
-        answer = Engine.open(get_settings()).ask(request)
+        answer = Engine.open(settings).ask(request)
     except QAError as exc:
         fail(exc)
         return
@@ -84,16 +89,30 @@ def render(answer: Answer) -> str:
         lines.append("")
     for c in answer.citations:
         when = c.date.isoformat() if c.date else "date unknown"
-        lines.append(f'[{c.n}] {c.source} ({when}): "{c.quote}"')
+        link = f" {c.url}" if c.url else ""
+        lines.append(f'[{c.n}] {c.source} ({when}){link}: "{c.quote}"')
     return "\n".join(lines)
 
 
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (QA_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (QA_PORT).")] = None,
+    ingest: Annotated[
+        bool,
+        typer.Option(
+            "--ingest",
+            help="Index the corpus folder before serving (builds the index when there is none).",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the chat page, the JSON API and the OpenAI-compatible endpoint."""
-    from qa.api import serve as run
+    """Serve the chat page, the JSON API and the OpenAI-compatible endpoint.
+
+    Refuses to start without an index, unless --ingest builds one."""
+    from qa.config import get_settings
 
     settings = get_settings()
-    run(settings, host or settings.host, port or settings.port)
+    if not ingest:
+        index_or_fail(settings)
+    from qa.api import serve as run
+
+    run(settings, host or settings.host, port or settings.port, ingest=ingest)

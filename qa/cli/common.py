@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from qa.config import Settings, get_settings
 from qa.errors import QAError
+
+if TYPE_CHECKING:  # pydantic-settings is not imported for --help
+    from qa.config import Settings
 
 CorpusOption = Annotated[Path | None, typer.Option(help="Corpus folder (QA_CORPUS_DIR).")]
 IndexDirOption = Annotated[Path | None, typer.Option(help="Index folder (QA_INDEX_DIR).")]
@@ -22,8 +24,20 @@ def fail(exc: QAError) -> NoReturn:
     raise typer.Exit(2)
 
 
+def index_or_fail(settings: Settings) -> None:
+    """Exit 2, creating nothing, when `qa ingest` never built an index in the index folder."""
+    from qa.index_files import require_index
+
+    try:
+        require_index(settings)
+    except QAError as exc:
+        fail(exc)
+
+
 def settings_with(**overrides: object) -> Settings:
     """The settings, with the options the user gave on the command line (None: not given)."""
+    from qa.config import get_settings
+
     base = get_settings()
     values = {k: v for k, v in overrides.items() if v is not None}
     return base.model_copy(update=values) if values else base

@@ -7,18 +7,20 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
-from qa.cli.common import CorpusOption, IndexDirOption, fail, settings_with
-from qa.config import BACKENDS, get_settings
+from qa.backends import BACKENDS
+from qa.cli.common import CorpusOption, IndexDirOption, fail, index_or_fail, settings_with
 from qa.errors import InputError, QAError
-from qa.evaluation import Report, check_thresholds, load_gold, run
+
+if TYPE_CHECKING:  # qa.evaluation imports the reader and the embedding stack: not for --help
+    from qa.evaluation import Report
 
 eval_app = typer.Typer(
     add_completion=False,
+    rich_markup_mode=None,
     help="Evaluate answers, citations, refusals and retrieval against gold questions.",
 )
 
@@ -64,6 +66,7 @@ def evaluate(
             "error: --gold FILE is required (e.g. eval/gold/seeds.jsonl)", fg="red", err=True
         )
         raise typer.Exit(2)
+    from qa.evaluation import check_thresholds, load_gold, run
     from qa.evaluation.report import console_table, write_report
 
     try:
@@ -100,6 +103,8 @@ def _progress(backend: str, done: int, total: int) -> None:
 
 
 def _backends(requested: list[str] | None) -> list[str]:
+    from qa.config import get_settings
+
     names = list(dict.fromkeys(requested or [get_settings().llm_backend]))
     bad = [n for n in names if n not in BACKENDS]
     if bad:
@@ -108,6 +113,10 @@ def _backends(requested: list[str] | None) -> list[str]:
 
 
 def _load_report(path: Path) -> Report:
+    from pydantic import ValidationError
+
+    from qa.evaluation import Report
+
     try:
         return Report.model_validate_json(path.read_text(encoding="utf-8"))
     except (OSError, ValidationError) as exc:
@@ -115,9 +124,12 @@ def _load_report(path: Path) -> Report:
 
 
 def _open_engine(corpus: Path | None, index_dir: Path | None, ingest: bool) -> Any:
+    settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
+    if not ingest:  # --ingest (the default) builds the index when there is none
+        index_or_fail(settings)
     from qa.engine import Engine
 
-    engine = Engine.open(settings_with(corpus_dir=corpus, index_dir=index_dir))
+    engine = Engine.open(settings)
     if ingest:
         done = engine.index.ingest()
         if done.changed:

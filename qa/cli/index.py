@@ -11,11 +11,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from qa.cli.common import CorpusOption, IndexDirOption, fail, quiet_logging, settings_with
-from qa.config import Settings
+from qa.cli.common import (
+    CorpusOption,
+    IndexDirOption,
+    fail,
+    index_or_fail,
+    quiet_logging,
+    settings_with,
+)
 from qa.errors import InputError, QAError
 
 if TYPE_CHECKING:
+    from qa.config import Settings
     from qa.feeds import PollReport
 
 FEED_TYPES = (".xml", ".rss", ".atom")  # qa.feeds.FEED_TYPES, without importing it for --help
@@ -139,15 +146,19 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Articles, chunks, date range and size of the index."""
-    from qa.embedding import make_embedder
-    from qa.indexing import Index
+    from qa.index_files import read_stats
 
     settings = settings_with(index_dir=index_dir)
-    try:
-        result = Index(settings, make_embedder(settings)).stats()
-    except QAError as exc:
-        fail(exc)
-        return
+    index_or_fail(settings)
+    result = read_stats(settings)  # from the catalog file: no model, no Chroma
+    if result is None:  # a database server or an older catalog: open the index
+        from qa.embedding import make_embedder
+        from qa.indexing import Index
+
+        try:
+            result = Index(settings, make_embedder(settings)).stats()
+        except QAError as exc:
+            fail(exc)
     if as_json:
         print(json.dumps(asdict(result), indent=2))
         return
@@ -163,11 +174,12 @@ def verify(
     index_dir: IndexDirOption = None,
 ) -> None:
     """Check index, record manager and BM25 state against the corpus; exit 1 on differences."""
+    settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
+    index_or_fail(settings)
     from qa.consistency import verify_index
     from qa.embedding import make_embedder
     from qa.indexing import Index
 
-    settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
     try:
         problems = verify_index(Index(settings, make_embedder(settings)))
     except QAError as exc:
@@ -190,10 +202,11 @@ def reindex(
     index_dir: IndexDirOption = None,
 ) -> None:
     """Delete everything derived and rebuild the index from the corpus files."""
+    settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
+    index_or_fail(settings)
     from qa.consistency import reindex as rebuild
     from qa.ingest_report import describe
 
-    settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
     quiet_logging()
     try:
         summary = describe(rebuild(settings))
