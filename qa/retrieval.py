@@ -196,6 +196,8 @@ class Retriever:
         order = self._capped(sorted(fused, key=lambda c: (-fused[c], c)), found)
         if dates.recency:
             order = self._newest_first(order, found, fused)
+        if dates.prefer:
+            order = self._preferred(order, found, fused, dates.prefer)
         return [
             Passage.from_stored(found[cid], fused[cid], dense.get(cid), lexical.get(cid))
             for cid in order[:top_k]
@@ -211,6 +213,21 @@ class Retriever:
                 per_article[source] += 1
                 kept.append(cid)
         return kept
+
+    def _preferred(
+        self,
+        order: list[str],
+        found: dict[str, StoredChunk],
+        fused: dict[str, float],
+        window: tuple[date, date],
+    ) -> list[str]:
+        """Chunks dated inside the preferred window ("this week", "on Monday") get one more RRF
+        vote, in their relevance order: a preference, so nothing outside it is dropped."""
+        lo, hi = _as_int(window[0]), _as_int(window[1])
+        inside = [cid for cid in order if _inside(found[cid].meta.date_int, lo, hi)]
+        for rank, cid in enumerate(inside):
+            fused[cid] += 1.0 / (self.rrf_k + rank + 1)
+        return sorted(order, key=lambda c: (-fused[c], c))
 
     def _newest_first(
         self, order: list[str], found: dict[str, StoredChunk], fused: dict[str, float]

@@ -207,7 +207,7 @@ def features(pairs: Sequence[Pair]) -> list[tuple[list[int], list[int], int, int
         batch = span.encode([p.question for p in part], [p.passage for p in part])
         for w, sample in enumerate(batch["overflow_to_sample_mapping"]):
             pair = part[sample]
-            first, last = span.context_range(batch.encodings[w])
+            first, last = span.context_range(batch, w)
             offsets = batch["offset_mapping"][w]
             start = end = 0
             for a, b in pair.answers:
@@ -323,7 +323,7 @@ def spans_for(model: Any, items: Sequence[tuple[str, str]]) -> list[list[span.Sp
             )
             found: list[list[span.Span]] = [[] for _ in part]
             for w, sample in enumerate(batch["overflow_to_sample_mapping"]):
-                first, last = span.context_range(batch.encodings[w])
+                first, last = span.context_range(batch, w)
                 found[sample] += span.best_spans(
                     result.start_logits[w].numpy(), result.end_logits[w].numpy(), first, last,
                     batch["offset_mapping"][w], 3,
@@ -346,7 +346,9 @@ def best_threshold(scores: Sequence[float], answerable: Sequence[bool]) -> float
 # --- training -----------------------------------------------------------------------------
 
 
-def train(config: Config, out_dir: Path, max_minutes: float | None) -> None:
+def train(
+    config: Config, out_dir: Path, max_minutes: float | None, init: Path | None = None
+) -> None:
     import torch
     from safetensors.torch import load_file, save_file
 
@@ -380,7 +382,7 @@ def train(config: Config, out_dir: Path, max_minutes: float | None) -> None:
     }
     log.info("data: %s (%.0f s)", counts, time.time() - started)
 
-    model = span.load_model(Path("/nonexistent"))
+    model = span.load_model(init or Path("/nonexistent"))  # no file: the untrained span head
     model.train()
     torch.set_grad_enabled(True)
     for name, param in model.named_parameters():
@@ -492,6 +494,7 @@ def train(config: Config, out_dir: Path, max_minutes: float | None) -> None:
         "counts": counts,
         "config": asdict(config),
         "steps": total,
+        "init": str(init) if init else None,
         "train_minutes": round(train_minutes, 1),
         # refusal threshold on the service's own retrieval: set by training/calibrate_reader.py
         "threshold": squad_threshold,
@@ -511,12 +514,14 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=Config.lr)
     parser.add_argument("--batch", type=int, default=Config.batch)
     parser.add_argument("--out", type=Path, default=span.WEIGHTS.parent)
+    parser.add_argument("--init", type=Path, default=None, help="start from these weights")
     parser.add_argument(
         "--max-minutes", type=float, default=None, help="stop (resumable) after this"
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    train(Config(epochs=args.epochs, lr=args.lr, batch=args.batch), args.out, args.max_minutes)
+    config = Config(epochs=args.epochs, lr=args.lr, batch=args.batch)
+    train(config, args.out, args.max_minutes, args.init)
 
 
 if __name__ == "__main__":

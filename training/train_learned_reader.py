@@ -180,7 +180,8 @@ def main() -> None:
         model = fit(train, args.c, weight)
         read = learned_read(LearnedReader(cache, model, tagger))  # type: ignore[arg-type]
         picks = {name: read_all(read, p["val"]) for name, p in sets.items()}
-        best, offset = {}, 0
+        best: dict[int, tuple[float, bool]] = {}
+        offset = 0
         for name, p in sets.items():  # the same numbering as `val`
             best |= {offset + g: (pr, right) for g, (pr, right, _) in picks[name].items()}
             offset += len(p["val"])

@@ -27,7 +27,6 @@ import numpy as np
 from qa.errors import IndexStateError
 
 if TYPE_CHECKING:
-    from tokenizers import Encoding
     from transformers import BatchEncoding, BertForQuestionAnswering, PreTrainedTokenizerFast
 
 HERE = Path(__file__).parent
@@ -91,9 +90,10 @@ def encode(questions: Sequence[str], passages: Sequence[str]) -> BatchEncoding:
     )
 
 
-def context_range(encoding: Encoding) -> tuple[int, int]:
-    """First and last token index of the passage inside one window."""
-    seq = encoding.sequence_ids
+def context_range(batch: BatchEncoding, window: int) -> tuple[int, int]:
+    """First and last token index of the passage inside one window of an `encode` batch."""
+    assert batch.encodings is not None  # a fast tokenizer's batch
+    seq = batch.encodings[window].sequence_ids
     first = seq.index(1)
     last = len(seq) - 1 - seq[::-1].index(1)
     return first, last
@@ -206,7 +206,7 @@ class SpanModel:
             starts = result.start_logits.numpy()
             ends = result.end_logits.numpy()
             for w, sample in enumerate(batch["overflow_to_sample_mapping"]):
-                first, last = context_range(batch.encodings[w])
+                first, last = context_range(batch, w)
                 offsets = batch["offset_mapping"][w]
                 out[sample].extend(best_spans(starts[w], ends[w], first, last, offsets, top))
         for found in out:
