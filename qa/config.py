@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         description="Extractive reader: 'neural' (span model fine-tuned from MiniLM) or "
         "'learned' (the earlier logistic model over hand-made features, for comparison).",
     )
+    recency_weight: float | None = Field(
+        None,
+        ge=0.0,
+        description="Neural reader: how much newer passages are preferred (log2 of the age in "
+        "weeks at as_of, times this); unset means the weight fitted on validation with the model.",
+    )
     refusal_threshold: float | None = Field(
         None,
         description="Refuse when the reader's confidence in its best answer is below this "

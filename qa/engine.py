@@ -55,7 +55,11 @@ class Engine:
             index, embedder, settings.candidates, settings.rrf_k, settings.max_chunks_per_source
         )
         learned = LearnedReader(embedder)  # timelines score every sentence with it
-        self.reader: Reader = NeuralReader() if settings.reader == "neural" else learned
+        self.reader: Reader = (
+            NeuralReader(recency_weight=settings.recency_weight)
+            if settings.reader == "neural"
+            else learned
+        )
         self.extractive = ExtractiveGenerator(self.reader)
         self.verifier = Verifier(embedder, settings.support_threshold)
         self.timeline = Timeline(index, embedder, learned, self.verifier, settings)

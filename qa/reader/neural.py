@@ -78,9 +78,12 @@ class NeuralReader:
 
     name = "neural"
 
-    def __init__(self, scorer: SpanScorer | None = None, top: int = 5) -> None:
+    def __init__(
+        self, scorer: SpanScorer | None = None, top: int = 5, recency_weight: float | None = None
+    ) -> None:
         self._scorer = scorer
         self.top = top
+        self.recency_weight = recency_weight  # None: the weight fitted with the model
 
     @property
     def scorer(self) -> SpanScorer:
@@ -102,7 +105,9 @@ class NeuralReader:
         passages are preferred by the fitted recency prior unless the question asks about the
         past."""
         found = self.scorer.spans(question, [p.text for p in passages], self.top)
-        weight = 0.0 if asks_about_past(question, as_of) else self.scorer.recency_weight
+        weight = self.scorer.recency_weight if self.recency_weight is None else self.recency_weight
+        if asks_about_past(question, as_of):
+            weight = 0.0
         prior = [weight * age_penalty(p.date, as_of) for p in passages]
         options: list[tuple[float, int, Span]] = [
             (s.score - prior[i], i, s) for i, spans in enumerate(found) for s in spans
