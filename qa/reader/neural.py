@@ -44,7 +44,7 @@ _PAST = re.compile(
     re.I,
 )
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
-UNDATED_DAYS = 30  # an undated passage counts as this old for the recency prior
+UNDATED_DAYS = 30  # an undated passage counts as this much older than the newest passage
 
 
 def age_penalty(day: date | None, as_of: date | None) -> float:
@@ -54,6 +54,15 @@ def age_penalty(day: date | None, as_of: date | None) -> float:
         return 0.0
     days = UNDATED_DAYS if day is None else max(0, (as_of - day).days)
     return math.log2(1 + days / 7)
+
+
+def reference_day(passages: Sequence[Passage], as_of: date | None) -> date | None:
+    """The day ages are counted from: as_of, or the newest passage when all are older (a 2023
+    corpus asked today: the newest report is the current one, not three years stale)."""
+    days = [p.date for p in passages if p.date is not None and (as_of is None or p.date <= as_of)]
+    if not days:
+        return None
+    return min(as_of, max(days)) if as_of else max(days)
 
 
 def asks_about_past(question: str, as_of: date | None = None) -> bool:
@@ -108,7 +117,8 @@ class NeuralReader:
         weight = self.scorer.recency_weight if self.recency_weight is None else self.recency_weight
         if asks_about_past(question, as_of):
             weight = 0.0
-        prior = [weight * age_penalty(p.date, as_of) for p in passages]
+        reference = reference_day(passages, as_of)
+        prior = [weight * age_penalty(p.date, reference) for p in passages]
         options: list[tuple[float, int, Span]] = [
             (s.score - prior[i], i, s) for i, spans in enumerate(found) for s in spans
         ]
