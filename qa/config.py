@@ -75,10 +75,11 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one LLM call.")
     llm_max_tokens: int = Field(256, ge=16, le=4096, description="Token cap of one LLM answer.")
     llm_context_tokens: int = Field(4096, ge=512, description="Context window for llamacpp.")
-    reader: Literal["neural", "learned"] = Field(
-        "neural",
-        description="Extractive reader: 'neural' (span model fine-tuned from MiniLM) or "
-        "'learned' (the earlier logistic model over hand-made features, for comparison).",
+    reader: Literal["neural+learned", "neural", "learned"] = Field(
+        "neural+learned",
+        description="Extractive reader: 'neural' (span model fine-tuned from MiniLM), 'learned' "
+        "(the earlier logistic model over hand-made features), or 'neural+learned' (the neural "
+        "reader, and the learned one where the neural one would refuse).",
     )
     recency_weight: float | None = Field(
         None,

@@ -18,7 +18,7 @@ from qa.generators.extractive import ExtractiveGenerator
 from qa.headers import lead
 from qa.indexing import Index
 from qa.newer import NewerReports
-from qa.reader.neural import NeuralReader
+from qa.reader.neural import FallbackReader, NeuralReader
 from qa.reader.reader import LearnedReader, Reader, to_draft
 from qa.retrieval import Mode, Passage, Retriever
 from qa.schema import REFUSAL, Answer, AskRequest, Turn
@@ -55,11 +55,13 @@ class Engine:
             index, embedder, settings.candidates, settings.rrf_k, settings.max_chunks_per_source
         )
         learned = LearnedReader(embedder)  # timelines score every sentence with it
-        self.reader: Reader = (
-            NeuralReader(recency_weight=settings.recency_weight)
-            if settings.reader == "neural"
-            else learned
-        )
+        neural = NeuralReader(recency_weight=settings.recency_weight)
+        readers: dict[str, Reader] = {
+            "neural": neural,
+            "learned": learned,
+            "neural+learned": FallbackReader(neural, learned),
+        }
+        self.reader: Reader = readers[settings.reader]
         self.extractive = ExtractiveGenerator(self.reader)
         self.verifier = Verifier(embedder, settings.support_threshold)
         self.timeline = Timeline(index, embedder, learned, self.verifier, settings)

@@ -98,7 +98,10 @@ def test_ask_request_rejects_a_reversed_range() -> None:
 
 @pytest.fixture(scope="module")
 def engine(seed_index: Index, real_embedder: Any) -> Engine:
-    return Engine(seed_index.settings, seed_index, real_embedder)
+    """The pipeline with the learned reader: these seed examples were its regression tests;
+    the default reader's quality on the seeds is gated by tests/test_eval_gate.py."""
+    settings = seed_index.settings.model_copy(update={"reader": "learned"})
+    return Engine(settings, seed_index, real_embedder)
 
 
 def check(engine: Engine, request: AskRequest, answer: Answer) -> None:
@@ -207,7 +210,11 @@ def test_003_is_cited_with_date_unknown(engine: Engine) -> None:
 def cli_env(seed_index: Index) -> Any:
     settings = seed_index.settings
     get_settings.cache_clear()
-    yield {"QA_INDEX_DIR": str(settings.index_dir), "QA_CORPUS_DIR": str(settings.corpus_dir)}
+    yield {
+        "QA_INDEX_DIR": str(settings.index_dir),
+        "QA_CORPUS_DIR": str(settings.corpus_dir),
+        "QA_READER": "learned",  # as the engine fixture above
+    }
     get_settings.cache_clear()
 
 

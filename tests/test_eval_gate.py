@@ -39,23 +39,24 @@ RTQA = ROOT.parent / "shared/data/realtimeqa"
 # 2026-12-05, countries relabelled GPE: short_answer_exact 0.619 = 26/42, gate 0.57 (24/42).
 # (A hard "question names a thing no passage mentions" refusal raised seed refusal recall to
 # 0.684 but more than doubled false refusals on the RealTime QA sample, so it was dropped.)
-# 2026-12-07, the neural span reader (issue 28) replaced the learned one as the default. Its
-# threshold and recency prior were fitted on the RealTime QA validation weeks, never on the
-# seeds, which the learned reader's rules had been written against: seeds answer_contains_gold
-# 0.750 -> 0.485 (33/68), first_sentence_accuracy 0.691 -> 0.471, short_answer_exact (now over
-# every answerable question with a short gold answer) 0.368 -> 0.279 (19/68), citation precision
-# 0.894 -> 0.679, refusal recall 0.632 -> 0.474, false refusals 0.088 -> 0.206; on the unseen
-# RealTime QA test weeks it is far ahead (docs/reader.md). Bounds: measured minus ~2 questions.
+# 2026-12-07, the neural span reader (issue 28), with the learned reader as its fallback where
+# it would refuse (chosen on the dev sets: RealTime QA validation weeks + seeds), replaced the
+# learned reader as the default. Seeds: answer_contains_gold 0.750 -> 0.588 (40/68),
+# first_sentence_accuracy 0.691 -> 0.559, short_answer_exact (now over every answerable question
+# with a short gold answer) 0.368 -> 0.324, citation precision 0.894 -> 0.727, refusal recall
+# 0.632 -> 0.368, false refusals 0.088 -> 0.074; the learned reader's rules had been written
+# against these seeds, and on the unseen RealTime QA test weeks the new default is far ahead
+# (docs/reader.md). Bounds: measured minus ~2 questions.
 GATE_UNDER = [
-    "extractive:answer_contains_gold=0.45",
-    "extractive:first_sentence_accuracy=0.44",
-    "extractive:short_answer_exact=0.25",
-    "extractive:citation_precision=0.62",
+    "extractive:answer_contains_gold=0.55",
+    "extractive:first_sentence_accuracy=0.52",
+    "extractive:short_answer_exact=0.29",
+    "extractive:citation_precision=0.68",
     "extractive:citation_support=0.95",
-    "extractive:refusal_recall=0.42",
+    "extractive:refusal_recall=0.31",
     "retrieval_recall_hybrid=0.95",
 ]
-GATE_OVER = ["extractive:false_refusal_rate=0.24", "extractive:citations_out_of_range=0.0"]
+GATE_OVER = ["extractive:false_refusal_rate=0.11", "extractive:citations_out_of_range=0.0"]
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Protocol
 
 from qa.reader.questions import sub_questions
-from qa.reader.reader import Reading, Scored
+from qa.reader.reader import Reader, Reading, Scored
 from qa.reader.span import Span
 from qa.retrieval import Passage
 from qa.text import sentence_spans
@@ -153,3 +153,29 @@ class NeuralReader:
             if found and all((c.passage, c.start) != (found.passage, found.start) for c in chosen):
                 chosen.append(found)
         return Reading(chosen, confidence if chosen else float("-inf"))
+
+
+class FallbackReader:
+    """The neural reader, and where it would refuse, the learned reader when that one is
+    confident by its own validated threshold. Confidence is each reader's margin over its own
+    threshold, so the gate's threshold is 0."""
+
+    name = "neural+learned"
+    threshold = 0.0
+
+    def __init__(self, first: Reader, second: Reader) -> None:
+        self.first = first
+        self.second = second
+
+    def read(
+        self, question: str, passages: Sequence[Passage], as_of: date | None = None
+    ) -> Reading:
+        reading = self.first.read(question, passages, as_of)
+        margin = reading.confidence - self.first.threshold
+        if reading.chosen and margin >= 0:
+            return Reading(reading.chosen, margin)
+        other = self.second.read(question, passages, as_of)
+        other_margin = other.confidence - self.second.threshold
+        if other.chosen and other_margin >= 0:
+            return Reading(other.chosen, other_margin)
+        return Reading(reading.chosen, margin)
