@@ -41,6 +41,10 @@ UPLOAD = (
     b"miles.\n"
 )
 
+# these tests check backends and the API on seed answers the learned reader gives; the
+# default reader's seed quality is gated by tests/test_eval_gate.py
+LEARNED = {"reader": "learned"}
+
 
 def parse_sse(text: str) -> list[tuple[str, Any]]:
     """(event, JSON data) pairs of a Server-Sent Events body; comments (pings) skipped."""
@@ -72,7 +76,7 @@ def assert_error(response: Any, status: int, kind: str, *words: str) -> dict[str
 
 @pytest.fixture(scope="session")
 def seed_engine(seed_index, real_embedder) -> Engine:  # type: ignore[no-untyped-def]
-    return Engine(seed_index.settings, seed_index, real_embedder)
+    return Engine(seed_index.settings.model_copy(update=LEARNED), seed_index, real_embedder)
 
 
 @pytest.fixture(scope="module")

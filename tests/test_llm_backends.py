@@ -31,11 +31,15 @@ TOP_K = 5  # five passages keep the prompt well inside SmolLM2's 2048-token serv
 MAX_TOKENS = 128  # a short draft keeps the CPU time of each answer modest
 QUESTIONS = ["How many US troops are in Niger?", "Will Chad intervene militarily in Niger?"]
 
+# these tests check backends and the API on seed answers the learned reader gives; the
+# default reader's seed quality is gated by tests/test_eval_gate.py
+LEARNED = {"reader": "learned"}
+
 
 def check_contract(engine: Engine, request: AskRequest, answer: Answer, backend: str) -> None:
     """Verified sentences with valid citations, the extractive fallback, or a refusal; never a
     citation to a passage that was not retrieved."""
-    assert answer.backend == backend
+    assert answer.backend == ("extractive" if answer.fallback else backend)
     passages = engine.retrieve(answer.question or request.question, request.top_k)
     assert_contract(answer, passages)
     if answer.refused:
@@ -53,7 +57,9 @@ def check_contract(engine: Engine, request: AskRequest, answer: Answer, backend:
 @pytest.fixture(scope="module")
 def llamacpp_engine(seed_index: Index, real_embedder: Any) -> Engine:
     update = {"llm_backend": "llamacpp", "llm_max_tokens": MAX_TOKENS, "llm_timeout_s": 600.0}
-    return Engine(seed_index.settings.model_copy(update=update), seed_index, real_embedder)
+    return Engine(
+        seed_index.settings.model_copy(update={**LEARNED, **update}), seed_index, real_embedder
+    )
 
 
 def test_llamacpp_answers_end_to_end(llamacpp_engine: Engine) -> None:
@@ -107,7 +113,9 @@ def test_a_crashed_llamacpp_child_fails_one_answer_and_is_restarted(
 
 
 def test_llamacpp_missing_model_is_a_clear_error(seed_index: Index, tmp_path: Path) -> None:
-    settings = seed_index.settings.model_copy(update={"llm_model_path": tmp_path / "nope.gguf"})
+    settings = seed_index.settings.model_copy(
+        update={**LEARNED, "llm_model_path": tmp_path / "nope.gguf"}
+    )
     with pytest.raises(BackendError, match=r"nope\.gguf not found; set QA_LLM_MODEL_PATH"):
         make_chat_generator(settings, "llamacpp")
 
@@ -137,7 +145,9 @@ def openai_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def _openai_engine(seed_index: Index, real_embedder: Any, url: str, **extra: object) -> Engine:
     update = {"llm_base_url": url, "llm_model": "smollm2", "llm_max_tokens": MAX_TOKENS, **extra}
-    return Engine(seed_index.settings.model_copy(update=update), seed_index, real_embedder)
+    return Engine(
+        seed_index.settings.model_copy(update={**LEARNED, **update}), seed_index, real_embedder
+    )
 
 
 @pytest.mark.integration
