@@ -66,7 +66,7 @@ def passage(text: str, n: int = 0, source: str = "000_a.txt") -> Passage:
         ("Which think tank wrote the report?", "ORG"),
         ("Which of these fast food restaurants has the slowest drive-thru?", "ORG"),
         ("Which meal kit service recalled a product?", "ORG"),
-        ("Which Tory MP has resigned from a senior role?", "PERSON"),
+        ("Which Labour MP stepped down from a front-bench post?", "PERSON"),
         ("Which head of government said on Monday that he would step down?", "PERSON"),
         ("Which countries signed the pact?", "GPE"),
         ("Which state's governor commuted the sentences?", "GPE"),
@@ -91,9 +91,9 @@ def test_answer_type_of_a_typed_question(question: str, first: str) -> None:
         "What did Catherine Colonna say about the threat of force?",
         "What did the president of this country say?",
         "What is the state of the economy?",
-        "Yellowstone National Park partially reopened. Why was it shut down?",
-        "Kristi Noem blocked the download of which app from state devices?",
-        "Which of these NCAA men’s basketball tournament teams did not advance?",
+        "The city museum opened again last month. Why had it been closed?",
+        "The governor banned the use of which app on office phones?",
+        "Which of these NCAA women’s hockey tournament teams did not advance?",
     ],
 )
 def test_explanations_have_no_answer_type(question: str) -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from qa.embedding import Embedder
 from qa.generators.base import Draft
 from qa.reader.questions import NUMERAL, answers_quantity, sub_questions
+from qa.reader.reader import Scored
 from qa.retrieval import Passage
 from qa.text import sentence_spans
 from qa.verify import content_words, key_terms
@@ -31,15 +31,6 @@ _DATE_WORDS = re.compile(
     r"\b(19|20)\d{2}\b|\b\w+day\b|\b(January|February|March|April|May|June|July|August|"
     r"September|October|November|December)\b"
 )
-
-
-@dataclass(frozen=True)
-class Scored:
-    passage: int  # index into the passages
-    start: int  # offsets inside the passage text
-    end: int
-    text: str
-    score: float
 
 
 def answer_kind(question: str) -> str | None:

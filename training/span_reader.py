@@ -46,6 +46,7 @@ from qa.corpus import Article, clean_text, parse_date
 from qa.evaluation.realtimeqa import load as load_realtimeqa
 from qa.lexical import tokenize
 from qa.reader import span
+from qa.reader.neural import QUOTES, asks
 from qa.text import sentence_spans
 from training.squad import _bm25, load_articles, split_articles
 
@@ -122,19 +123,10 @@ def squad_eval_items(articles: Sequence[dict[str, Any]]) -> list[tuple[str, str,
 
 # --- RealTime QA weak labels --------------------------------------------------------------
 
-_QUOTES = "\"'“”‘’«»"
-_OPTIONS = re.compile(r"(?:^|\s)[A-D][.)]\s.+\s[B-E][.)]\s")
-
-
-def asks(sentence: str) -> bool:
-    """A sentence that is a question, a link line or a quiz's option list: never an answer."""
-    s = sentence.strip().rstrip(_QUOTES + " ")
-    return s.endswith("?") or s.lower().startswith("more:") or bool(_OPTIONS.search(s))
-
 
 def find_answer(passage: str, answer: str) -> tuple[int, int] | None:
     """The first whole-word, case-insensitive occurrence of `answer` in a statement sentence."""
-    needle = answer.strip().strip(_QUOTES).strip()
+    needle = answer.strip().strip(QUOTES).strip()
     if len(needle) < 2:
         return None
     pattern = re.compile(r"(?<!\w)" + re.escape(needle) + r"(?!\w)", re.I)

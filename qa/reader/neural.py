@@ -17,11 +17,11 @@ from qa.reader.span import Span
 from qa.retrieval import Passage
 from qa.text import sentence_spans
 
-_QUOTES = "\"'“”‘’«»"
+QUOTES = "\"'“”‘’«»"
 _OPTIONS = re.compile(r"(?:^|\s)\(?[A-Da-d][.)]\s.+\s\(?[B-Eb-e][.)]\s")
 _LINK_LINE = re.compile(r"^\s*(more|read more|related|see also|watch|listen)\s*:", re.I)
 _SHORT_WORDS = 10  # a longer span is not offered as the short answer
-_TRIM = " \t\n,;:.!?" + _QUOTES + "()[]"
+_TRIM = " \t\n,;:.!?" + QUOTES + "()[]"
 
 
 class SpanScorer(Protocol):
@@ -34,7 +34,7 @@ class SpanScorer(Protocol):
 def asks(sentence: str) -> bool:
     """A sentence that asks (a question, a "More:" link line, a quiz's option list): it is
     never quoted as an answer."""
-    s = sentence.strip().rstrip(_QUOTES + " ")
+    s = sentence.strip().rstrip(QUOTES + " ")
     return s.endswith("?") or bool(_LINK_LINE.match(s)) or bool(_OPTIONS.search(s))
 
 
