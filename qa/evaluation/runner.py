@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from qa.errors import InputError, QAError
+from qa.evaluation.changing import is_changing, score_changing, summarize_changing
 from qa.evaluation.gold import GoldItem, load_gold
 from qa.evaluation.metrics import (
     Metric,
@@ -154,7 +155,8 @@ def ask_one(
     if item.kind == "timeline":
         return score_timeline(item, answer, wall)
     texts = fetch([c.chunk_id for c in answer.citations]) if answer.citations else {}
-    return score(item, answer, support, texts, wall)
+    outcome = score(item, answer, support, texts, wall)
+    return score_changing(item, answer, outcome) if is_changing(item) else outcome
 
 
 def evaluate_backend(
@@ -175,6 +177,7 @@ def evaluate_backend(
     answers = [o for o in outcomes if o.kind == "answer"]
     timelines = [o for o in outcomes if o.kind == "timeline"]
     metrics = summarize(answers) if answers or not timelines else {}
+    metrics.update(summarize_changing(answers))
     if timelines:  # a gold file of timeline questions, or a mix
         metrics.update(summarize_timeline(timelines) | {"errors": summarize(outcomes)["errors"]})
     return BackendReport(metrics=metrics, latency_ms=latency(outcomes), outcomes=outcomes)
