@@ -39,12 +39,18 @@ class NewerReports:
     any answer sentence."""
 
     def __init__(
-        self, retriever: Retriever, reader: LearnedReader, verifier: Verifier, threshold: float
+        self,
+        retriever: Retriever,
+        reader: LearnedReader,
+        verifier: Verifier,
+        threshold: float,
+        as_well: float = AS_WELL,
     ) -> None:
         self.retriever = retriever
         self.reader = reader
         self.verifier = verifier
         self.threshold = threshold
+        self.as_well = as_well
 
     def find(self, question: str, answer: Answer, dates: DateFilter) -> list[NewerReport]:
         """Newer reports of `answer`, asked as `dates` says; none when the question sets its
@@ -61,7 +67,7 @@ class NewerReports:
             return []
         cited = answer.citations[short.n - 1]
         kind = self._label(cited.quote, short.start - cited.start, short.text)
-        bar = AS_WELL * self._alone(question, cited)
+        bar = self.as_well * self._alone(question, cited)
         # what makes the cited quote an answer: the question's words it holds, besides the answer
         anchors = (content_words(question) & content_words(cited.quote)) - content_words(short.text)
         seen = {_norm(short.text)}
