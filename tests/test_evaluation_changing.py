@@ -102,6 +102,10 @@ def test_a_newer_report_of_a_newer_value_is_real_an_older_one_is_not() -> None:
     # a newer report of something that is no value of the fact is not a change either
     noise = scored(item(), reply("It costs 4 euros [1].", "4 euros", (june, "2 ferries")))
     assert noise.newer_real == 0
+    # after a wrong answer, only the value valid at as_of is a real change, not an older one
+    wrong = scored(item(), reply("It costs 9 euros [1].", "9 euros", (june, "5 euros")))
+    fixed = scored(item(), reply("It costs 9 euros [1].", "9 euros", (july, "7 euros")))
+    assert (wrong.newer_real, fixed.newer_real) == (0, 1)
     metrics = summarize_changing([stale, right, noise])
     assert metrics["newer_report_precision"].count == 1
     assert metrics["newer_report_precision"].total == 3

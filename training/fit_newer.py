@@ -8,8 +8,9 @@ cited one) on the changing-facts dev half; never on the test half.
 Every question is asked once with the bar at 0, so every candidate the other checks let through
 is listed (in the order found) with its ratio; a bar t keeps the candidates found before the
 first one under t (the search stops at the first failure, as in `NewerReports.find`). Each bar
-of the grid is scored with the gold's changing-fact metrics: the bar with the best F1 of
-newer_report_precision and newer_report_recall wins; ties: the higher bar (fewer reports).
+of the grid is scored with the gold's changing-fact metrics: the bars with the best F1 of
+newer_report_precision and newer_report_recall win, and the chosen bar is the geometric middle
+of the lowest and highest of them (the middle of the gap between the ratios it separates).
 """
 
 from __future__ import annotations
@@ -20,16 +21,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from qa.config import get_settings
 from qa.engine import Engine
 from qa.evaluation.changing import score_changing, summarize_changing
 from qa.evaluation.gold import GoldItem, load_gold
 from qa.evaluation.metrics import Outcome, score
-from qa.newer import NewerReports
+from qa.newer import AS_WELL, NewerReports
 from qa.retrieval import Passage
 from qa.schema import Answer, AskRequest, NewerReport
 
-GRID = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5)
+# ratios seen on dev run from ~1 to ~15 (a cited quote often answers poorly read alone)
+GRID = (0.0, *(round(float(x), 3) for x in np.geomspace(0.5, 32.0, 37)))
 
 
 class Traced(NewerReports):
@@ -37,9 +41,10 @@ class Traced(NewerReports):
 
     base = 1.0
     found: list[tuple[NewerReport, float]]
+    probs: list[tuple[float, float]]  # (newer quote alone, cited quote alone), for the record
 
     def find(self, question, answer, dates):  # type: ignore[no-untyped-def]
-        self.found = []
+        self.found, self.probs = [], []
         short = answer.short_answer
         if short is not None and 0 < short.n <= len(answer.citations):
             self.base = max(self._alone(question, answer.citations[short.n - 1]), 1e-9)
@@ -48,7 +53,9 @@ class Traced(NewerReports):
     def _one(self, question, passages: Sequence[Passage], *args):  # type: ignore[no-untyped-def]
         report, source = super()._one(question, passages, *args)
         if report is not None:
-            self.found.append((report, self._alone(question, report.citation) / self.base))
+            alone = self._alone(question, report.citation)
+            self.probs.append((round(alone, 4), round(self.base, 4)))
+            self.found.append((report, alone / self.base))
         return report, source
 
 
@@ -108,14 +115,26 @@ def main(argv: Sequence[str] | None = None) -> None:
         found = list(traced.found) if answer.newer else []  # in the order found
         asked.append(Asked(item, answer, found))
         shown = [(r.short_answer, round(x, 3)) for r, x in found]
-        print(item.id, answer.short_answer.text if answer.short_answer else None, shown)
+        short = answer.short_answer.text if answer.short_answer else None
+        print(item.id, short, shown, traced.probs if answer.newer else [])
     table = {bar: grade(asked, bar) for bar in GRID}
-    best = max(GRID, key=lambda b: (table[b]["f1"] or 0.0, b))
+    top = max(row["f1"] or 0.0 for row in table.values())
+    tied = [b for b in GRID if (table[b]["f1"] or 0.0) == top and b > 0]
+    best = round(float(np.sqrt(min(tied) * max(tied))), 2) if tied else AS_WELL
     for bar, row in table.items():
         print(f"{bar:5.2f}", json.dumps(row))
-    print("chosen", best)
+    print("chosen", best, "bars tied at the best F1:", tied)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"gold": str(args.gold), "grid": table, "chosen": best}))
+    asked_rows = [
+        {
+            "id": a.item.id,
+            "short_answer": a.answer.short_answer.text if a.answer.short_answer else None,
+            "found": [(r.date.isoformat(), r.short_answer, x) for r, x in a.found],
+        }
+        for a in asked
+    ]
+    record = {"gold": str(args.gold), "grid": table, "chosen": best, "asked": asked_rows}
+    args.out.write_text(json.dumps(record, indent=1))
 
 
 if __name__ == "__main__":

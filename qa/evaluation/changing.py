@@ -49,8 +49,9 @@ def score_changing(item: GoldItem, answer: Answer, outcome: Outcome) -> Outcome:
     real = 0
     for report in answer.newer:
         value = age(report.short_answer, item)
-        # real: a gold value of the fact, newer than the one answered (a wrong answer has none)
-        if value is not None and (own is None or value < own):
+        # real: a gold value newer than the one answered; after a wrong answer (no gold value),
+        # only the value valid at as_of
+        if value is not None and (value < own if own is not None else value == 0):
             real += normalize(report.short_answer) != mine
     return outcome.model_copy(
         update={
