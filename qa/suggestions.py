@@ -208,7 +208,8 @@ class Suggestions:
         with self._lock:
             articles = tuple(self.articles())
             if self._made is None or self._made[0] != articles:
-                asked = keep_answered(self.make(articles), self.answers, self.count, self.checks)
+                made = self.make(articles) if self.checks else []  # 0: no suggestions
+                asked = keep_answered(made, self.answers, self.count, self.checks)
                 self._made = (articles, asked)
             return list(self._made[1])
 

@@ -61,6 +61,8 @@ def test_suggestions_are_made_once_per_set_of_articles() -> None:
     assert suggestions.questions() == ["Who wrote A?"] and made == [1]  # not asked again
     articles.append(Article("B", "b text", None))  # an upload
     assert suggestions.questions() == ["Who wrote A?", "Who wrote B?"] and made == [1, 2]
+    off = Suggestions(lambda: list(articles), engine, checks=0, make=make)
+    assert off.questions() == [] and made == [1, 2]  # QA_SUGGESTION_CHECKS=0: nothing made
 
 
 def test_a_title_cased_headline_is_read_in_the_articles_own_case() -> None:
