@@ -12,9 +12,9 @@ PORT ?= 8000
 # a plain `torch` from PyPI is a multi-GB CUDA build.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH_SOURCE := $(if $(PIP_FIND_LINKS),--find-links "$(PIP_FIND_LINKS)",--extra-index-url $(TORCH_INDEX) --index-strategy unsafe-best-match)
-# --compile-bytecode: each package's .pyc written once at install, so no command compiles what
-# it imports (where PYTHONDONTWRITEBYTECODE is set, every `qa ask` would, every time).
-SYNC = $(UV) pip sync -q -p $(PY) --require-hashes --compile-bytecode $(TORCH_SOURCE)
+# Where PYTHONDONTWRITEBYTECODE is set, no .pyc is ever written and every `qa` command compiles
+# what it imports, every time: install with UV_COMPILE_BYTECODE=1 there (docs/benchmarks.md).
+SYNC = $(UV) pip sync -q -p $(PY) --require-hashes $(TORCH_SOURCE)
 EDITABLE = $(UV) pip install -q -p $(PY) --no-deps -e .
 COMPILE = $(UV) pip compile -q pyproject.toml --python-version 3.11 --generate-hashes --no-header $(TORCH_SOURCE) $(UPGRADE)
 
