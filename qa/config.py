@@ -120,6 +120,13 @@ class Settings(BaseSettings):
     api_key: str | None = Field(None, description="When set, write endpoints require it.")
     api_key_required_for_read: bool = Field(False, description="Extend the API key to reads.")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
+    suggestion_checks: int = Field(
+        12,
+        ge=0,
+        le=100,
+        description="Candidate suggested questions asked at startup (warm-up) to keep the "
+        "first 4 the service answers; 0 = no suggestions.",
+    )
     rate_limit: str = Field("60/minute", description="Per-client limit, e.g. 60/minute; 0 = off.")
     rescan_seconds: int = Field(0, ge=0, description="Rescan corpus_dir every N s; 0 = off.")
     max_body_bytes: int = Field(10_000_000, ge=1024, description="Largest request body.")

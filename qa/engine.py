@@ -179,10 +179,11 @@ class Engine:
         return answer
 
     def stream(self, request: AskRequest) -> Iterator[tuple[str, object]]:
-        """("token", text) as sentences pass verification (with one ("short", ShortAnswer)
-        before the first token that holds it), then ("final", Answer); for a timeline,
-        ("timeline", TimelineEvent) per line instead of tokens. The question is asked as of
-        `request.as_of` (default: today), which the final Answer states."""
+        """("token", text) as sentences pass verification, each preceded by ("citation",
+        Citation) for every citation it is the first to use and, once, by ("short",
+        ShortAnswer) as soon as a verified citation holds it; then ("final", Answer); for a
+        timeline, ("timeline", TimelineEvent) per line instead of tokens. The question is
+        asked as of `request.as_of` (default: today), which the final Answer states."""
         moment = request.as_of or self.today()
         for kind, value in self._stream(request.model_copy(update={"as_of": moment})):
             if kind == "final" and isinstance(value, Answer):
@@ -294,13 +295,17 @@ class Engine:
     def _verified(
         builder: CitationBuilder, sentences: Iterator[str], first: bool, draft: Draft
     ) -> Iterator[tuple[str, object]]:
-        """("token", sentence) for each sentence that passes verification, preceded once by
-        ("short", ShortAnswer) as soon as a verified citation holds the short answer."""
+        """("token", sentence) for each sentence that passes verification, preceded by
+        ("citation", Citation) for the citations it is the first to use and once by ("short",
+        ShortAnswer) as soon as a verified citation holds the short answer."""
         for sentence in sentences:
             checked = time.perf_counter()
+            known = len(builder.citations)
             kept = builder.add(sentence)
             builder.verify_ms += _ms(checked)
             if kept:
+                for citation in builder.citations[known:]:
+                    yield "citation", citation
                 if not builder.short_sent and (short := builder.short_answer(draft)):
                     builder.short_sent = True
                     yield "short", short
