@@ -30,8 +30,10 @@ from qa.text import strip_markers
 
 _LOCK = threading.Lock()  # one parser shared by request threads: one call at a time
 _PERSON = ("PERSON",)
-_THINGS = ("ORG", "NORP", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "LAW", "WORK_OF_ART")
-_GROUPS = ("ORG", "NORP", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "LAW", "WORK_OF_ART")
+_THING = "THING"  # a short answer that is no entity ("the dodo")
+_THINGS = ("ORG", "NORP", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "LAW", "WORK_OF_ART", _THING)
+_PLURAL = "PLURAL"  # a plural noun phrase of the previous question ("the coup leaders")
+_GROUPS = (_PLURAL, *_THINGS)
 _PLACES = ("GPE", "LOC", "FAC")
 _TIMES = ("DATE", "TIME")
 # pronoun -> (entity labels it can stand for, possessive)
@@ -74,14 +76,17 @@ class Mention:
 
 
 def _entities(doc: Any) -> list[tuple[Any, str]]:
-    """Entities with the country fix, each extended over the proper nouns that follow it (the
-    small model cuts "Rhissa Ag Boula" to "Rhissa Ag")."""
+    """Entities with the country fix, each extended over the untagged proper nouns around it
+    (the small model cuts "Rhissa Ag Boula" to "Rhissa Ag", "Matteo Messina Denaro" to
+    "Messina Denaro")."""
     found = []
     for e in doc.ents:
-        end = e.end
+        start, end = e.start, e.end
         while end < len(doc) and doc[end].pos_ == "PROPN" and not doc[end].ent_type_:
             end += 1
-        span = doc[e.start : end]
+        while start > 0 and doc[start - 1].pos_ == "PROPN" and not doc[start - 1].ent_type_:
+            start -= 1
+        span = doc[start:end]
         found.append((span, _label(span.text, e.label_)))
     return found
 
@@ -94,6 +99,15 @@ def _answer_text(answer: str) -> tuple[str, str]:
     bold = _BOLD.search(answer)
     text = strip_markers(_BOLD.sub(r"\1", answer)).strip()
     return (bold.group(1).strip() if bold else ""), text
+
+
+def _bare(answer: str) -> str:
+    """A short answer without its leading preposition and quotes ("At the Apollo Theater")."""
+    doc = parse(answer.strip(" .\"'“”‘’")) if answer.strip() else None
+    if doc is None or not len(doc):
+        return ""
+    start = 1 if doc[0].pos_ == "ADP" and len(doc) > 1 else 0
+    return doc[start:].text.strip(" .\"'“”‘’")
 
 
 def _asks_subject(doc: Any) -> bool:
@@ -114,11 +128,18 @@ def _mentions(previous: str, answer: str) -> list[Mention]:
     doc = parse(previous)
     asked = expected_labels(previous)
     in_question = [Mention(e.text, label, False) for e, label in _entities(doc)]
+    in_question += [
+        Mention(c.text, _PLURAL, False)
+        for c in doc.noun_chunks
+        if c.root.tag_ in ("NNS", "NNPS") and not any(t.tag_.startswith("W") for t in c)
+    ]
     seen = {m.text.lower() for m in in_question}
     answered = []
-    bare = (short or (text if 0 < len(text.split()) <= 5 else "")).strip(" .")
-    if bare and asked:  # the answer is the thing asked for, whatever the tagger calls it
-        answered.append(Mention(bare, asked[0], True))
+    bare = _bare(short or (text if 0 < len(text.split()) <= 5 else ""))
+    if bare:  # a short answer is the thing asked for, whatever the tagger calls it
+        ents = _entities(parse(bare))
+        label = asked[0] if asked else (ents[0][1] if ents else _THING)
+        answered.append(Mention(bare, label, True))
         seen.add(bare.lower())
     for part in (short, text):
         for e, label in _entities(parse(part)) if part else []:
@@ -137,7 +158,7 @@ def _pick(mentions: Sequence[Mention], labels: tuple[str, ...], question: str) -
     a country only when no other kind of group is at hand ("they" is rarely a country)."""
     low = question.lower()
     usable = [m for m in mentions if m.label in labels and m.text.lower() not in low]
-    usable.sort(key=lambda m: m.label in ("GPE", "LOC") and labels is _GROUPS)
+    usable.sort(key=lambda m: m.label in ("GPE", "LOC") and _PLURAL in labels)
     return usable[0].text if usable else None
 
 
