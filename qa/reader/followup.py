@@ -102,10 +102,11 @@ def _answer_text(answer: str) -> tuple[str, str]:
 
 
 def _bare(answer: str) -> str:
-    """A short answer without its leading preposition and quotes ("At the Apollo Theater")."""
+    """A short answer that is a phrase, without its leading preposition and quotes ("At the
+    Apollo Theater" -> "the Apollo Theater"); "" for a sentence."""
     doc = parse(answer.strip(" .\"'“”‘’")) if answer.strip() else None
-    if doc is None or not len(doc):
-        return ""
+    if doc is None or not len(doc) or any(t.pos_ in ("VERB", "AUX") for t in doc):
+        return ""  # nothing, or a sentence rather than a thing
     start = 1 if doc[0].pos_ == "ADP" and len(doc) > 1 else 0
     return doc[start:].text.strip(" .\"'“”‘’")
 
