@@ -63,13 +63,6 @@ class Settings(BaseSettings):
     max_chunks_per_source: int = Field(2, ge=1, le=50, description="Cap per article in top_k.")
     candidates: int = Field(40, ge=5, le=500, description="Candidates per retriever before RRF.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
-    followup_passages: int = Field(
-        3,
-        ge=0,
-        le=20,
-        description="Passages found for the previous turn (its question and answer) added to a "
-        "follow-up's own: a follow-up is mostly about the same articles (0: none).",
-    )
 
     # answering
     llm_backend: Backend = Field("extractive", description="extractive | llamacpp | openai")

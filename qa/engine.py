@@ -142,24 +142,6 @@ class Engine:
             return request.question
         return generator.condense(request.history, request.question)
 
-    def _previous_passages(self, request: AskRequest, found: Sequence[Passage]) -> list[Passage]:
-        """Up to `followup_passages` passages for the previous turn (its question with the
-        answer it got) that the follow-up's own retrieval did not find."""
-        users = [k for k, t in enumerate(request.history) if t.role == "user"]
-        if not users or not self.settings.followup_passages:
-            return []
-        turns = request.history[users[-1] :]
-        said = " ".join(t.content for t in turns if t.role == "user" or REFUSAL not in t.content)
-        have = {p.chunk_id for p in found}
-        more = self.retrieve(
-            strip_markers(said)[:2000],
-            self.settings.followup_passages + len(have),
-            request.date_from,
-            request.date_to,
-            as_of=request.as_of,
-        )
-        return [p for p in more if p.chunk_id not in have][: self.settings.followup_passages]
-
     def _prepare(
         self, request: AskRequest, generator: Generator, timings: dict[str, float]
     ) -> tuple[str, list[Passage], Draft | None]:
@@ -170,7 +152,6 @@ class Engine:
         passages = self.retrieve(
             question, request.top_k, request.date_from, request.date_to, as_of=request.as_of
         )
-        passages += self._previous_passages(request, passages)
         timings["retrieve"] = _ms(started)
         started = time.perf_counter()
         as_of = request.as_of or self.today()  # the moment asked about: the recency prior's

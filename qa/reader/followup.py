@@ -229,6 +229,12 @@ def _fragment(rest: str, previous: Any) -> str:
             if tok.dep_ == "prep" and tok.lower_ == first.lower_:
                 span = _phrase(tok)
                 return prev[: span.start_char] + body + prev[span.end_char :]
+    if first.tag_ in ("WRB", "WDT", "WP"):  # "and how many American troops?": a new head
+        wh = next((t for t in previous if t.tag_ == first.tag_), None)
+        noun = _wh_noun(previous)
+        if wh is not None and noun is not None and noun.i > wh.i:
+            span = previous[wh.i : noun.i + 1]
+            return prev[: span.start_char] + body + prev[span.end_char :]
     ents = _entities(frag)
     if ents:
         label = ents[0][1]
