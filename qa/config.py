@@ -101,6 +101,13 @@ class Settings(BaseSettings):
         description="Look for newer articles (up to as_of) that answer a question differently "
         "and list them under the answer (`newer`).",
     )
+    newer_as_well: float | None = Field(
+        None,
+        ge=0.0,
+        description="Newer reports: how well, read alone, a newer quote must answer compared "
+        "with the cited one (a share of its probability); unset means qa.newer.AS_WELL, fitted "
+        "on the changing-facts dev half.",
+    )
     relevance_floor: float = Field(
         0.1,
         description="Minimum question-sentence similarity of an LLM answer sentence; "

@@ -17,7 +17,7 @@ from qa.generators.base import Draft, Generator
 from qa.generators.extractive import ExtractiveGenerator
 from qa.headers import lead
 from qa.indexing import Index
-from qa.newer import NewerReports
+from qa.newer import AS_WELL, NewerReports
 from qa.reader.neural import FallbackReader, NeuralReader
 from qa.reader.reader import LearnedReader, Reader, to_draft
 from qa.retrieval import Mode, Passage, Retriever
@@ -67,7 +67,10 @@ class Engine:
         self.timeline = Timeline(index, embedder, learned, self.verifier, settings)
         # newer reports compare how well two quotes answer, read alone: the learned reader's
         # probabilities, at its own validated threshold
-        self.newer = NewerReports(self.retriever, learned, self.verifier, learned.threshold)
+        as_well = AS_WELL if settings.newer_as_well is None else settings.newer_as_well
+        self.newer = NewerReports(
+            self.retriever, learned, self.verifier, learned.threshold, as_well
+        )
         self.generators: dict[str, Generator] = {"extractive": self.extractive}
         self.generators.update(generators or {})
         self.factories: dict[str, Factory] = {

@@ -25,6 +25,16 @@ class GoldEvent(BaseModel):
     answers: list[str] = Field(min_length=1)
 
 
+class GoldChange(BaseModel):
+    """The first article after `as_of` that reports a different value of a changing fact."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    date: dt.date
+    answers: list[str] = Field(min_length=1)
+
+
 class GoldItem(BaseModel):
     """One gold question; `answers` are alternatives unless `all_answers` asks for every one.
     A `kind: "timeline"` question lists `events` instead of answers; a `kind: "followup"`
@@ -51,6 +61,18 @@ class GoldItem(BaseModel):
         None, description="A follow-up asked alone (what condensing should produce)."
     )
     corpus: str | None = Field(None, description="The corpus the question is asked against.")
+    # changing facts (eval/gold/changing-*.jsonl): one question asked at several as_of dates
+    fact: str | None = Field(None, description="The changing fact this question asks about.")
+    stale_answers: list[str] = Field(
+        default_factory=list,
+        description="Values reported before as_of and superseded by as_of (older articles').",
+    )
+    stale_sources: list[str] = Field(
+        default_factory=list, description="The articles (dated up to as_of) that report them."
+    )
+    changed_by: GoldChange | None = Field(
+        None, description="The newer article (after as_of) that changes the answer, if any."
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> GoldItem:

@@ -17,6 +17,7 @@ from qa.evaluation.followup import (
     followup_request,
     summarize_followups,
 )
+from qa.evaluation.changing import is_changing, score_changing, summarize_changing
 from qa.evaluation.gold import GoldItem, load_gold
 from qa.evaluation.metrics import (
     Metric,
@@ -166,7 +167,9 @@ def ask_one(
         return score_timeline(item, answer, wall)
     texts = fetch([c.chunk_id for c in answer.citations]) if answer.citations else {}
     outcome = score(item, answer, support, texts, wall)
-    return add_followup(outcome, item, answer, baseline) if item.kind == "followup" else outcome
+    if item.kind == "followup":
+        outcome = add_followup(outcome, item, answer, baseline)
+    return score_changing(item, answer, outcome) if is_changing(item) else outcome
 
 
 def evaluate_backend(
@@ -189,6 +192,7 @@ def evaluate_backend(
     metrics = summarize(answers) if answers or not timelines else {}
     if followups := [o for o in outcomes if o.kind == "followup"]:
         metrics.update(summarize_followups(followups))
+    metrics.update(summarize_changing(answers))
     if timelines:  # a gold file of timeline questions, or a mix
         metrics.update(summarize_timeline(timelines) | {"errors": summarize(outcomes)["errors"]})
     return BackendReport(metrics=metrics, latency_ms=latency(outcomes), outcomes=outcomes)
