@@ -11,13 +11,13 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from qa.errors import InputError, QAError
+from qa.evaluation.changing import is_changing, score_changing, summarize_changing
 from qa.evaluation.followup import (
     add_followup,
     baseline_request,
     followup_request,
     summarize_followups,
 )
-from qa.evaluation.changing import is_changing, score_changing, summarize_changing
 from qa.evaluation.gold import GoldItem, load_gold
 from qa.evaluation.metrics import (
     Metric,
