@@ -120,9 +120,11 @@ class SegmentBuilder:
             return None
         n = len(self.ids)
         lens = np.array([len(r) for r in self.rows], dtype=np.int64)
-        words = np.concatenate(self.rows).astype(np.int64)
-        doc_of = np.repeat(np.arange(n, dtype=np.int64), lens)
-        keys, tfs = np.unique(words * n + doc_of, return_counts=True)  # sorted: term, then doc
+        keys = np.concatenate(self.rows).astype(np.int64)
+        keys *= n
+        keys += np.repeat(np.arange(n, dtype=np.int64), lens)  # term * n + doc
+        self.rows = []  # the memory goes back before the sort
+        keys, tfs = np.unique(keys, return_counts=True)  # sorted: term, then doc
         terms = sorted(self.vocab, key=self.vocab.__getitem__)
         return _write(
             root, terms, keys // n, keys % n, tfs, lens, np.array(self.dates), np.array(self.ids)
