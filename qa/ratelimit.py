@@ -2,7 +2,8 @@
 
 Counted in memory (one process) or, with `QA_RATE_LIMIT_STORAGE=redis://...`, in Redis: one
 count shared by every replica. One window per client address; behind a reverse proxy the
-address is the one uvicorn puts in the ASGI scope (see `--proxy-headers` / `--forwarded-allow-ips` in the README).
+address is the one uvicorn puts in the ASGI scope (see `--proxy-headers` /
+`--forwarded-allow-ips` in the README).
 """
 
 from __future__ import annotations
