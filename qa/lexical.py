@@ -59,6 +59,13 @@ class LexicalIndex:
             int(np.asarray(s.lens)[m].sum()) for s, m in zip(segments, self.alive, strict=True)
         )
         self.avg_len = lengths / self.n_live if self.n_live else 1.0
+        # the length part of BM25 per chunk, once per version (it moves with the average)
+        self.norms = [
+            (K1 * ((1 - B) + B * np.asarray(s.lens, dtype=np.float32) / self.avg_len)).astype(
+                np.float32
+            )
+            for s in segments
+        ]
 
     # -- on disk -----------------------------------------------------------------------------
 
@@ -189,7 +196,7 @@ class LexicalIndex:
     def scores(self, terms: list[str]) -> np.ndarray:
         """BM25 of every chunk (0 for tombstoned ones); a repeated query word counts again,
         as in bm25s."""
-        scores = np.zeros(len(self.chunk_ids), dtype=np.float64)
+        scores = np.zeros(len(self.chunk_ids), dtype=np.float32)
         for term, times in Counter(terms).items():
             found = []
             df = 0
@@ -198,18 +205,18 @@ class LexicalIndex:
                 if hit is None:
                     continue
                 docs, tfs = hit
-                keep = self.alive[n][docs]
-                docs, tfs = docs[keep], tfs[keep]
+                if len(self.dead[n]):
+                    keep = self.alive[n][docs]
+                    docs, tfs = docs[keep], tfs[keep]
                 df += len(docs)
                 found.append((n, docs, tfs))
             if not df:
                 continue
             idf = math.log(1 + (self.n_live - df + 0.5) / (df + 0.5))
+            weight = np.float32(times * idf)
             for n, docs, tfs in found:
-                lens = np.asarray(self.segments[n].lens)[docs]
-                tf = tfs.astype(np.float64)
-                norm = K1 * ((1 - B) + B * lens / self.avg_len)
-                scores[self.offsets[n] + docs] += times * idf * tf / (norm + tf)
+                tf = tfs.astype(np.float32)
+                scores[self.offsets[n] + docs] += weight * tf / (self.norms[n][docs] + tf)
         return scores
 
     def search(
@@ -223,7 +230,7 @@ class LexicalIndex:
         terms = tokenize(query)
         if not self.n_live or not terms or k <= 0:
             return []
-        scores = self.scores(terms).astype(np.float32)
+        scores = self.scores(terms)
         if date_from is not None or date_to is not None:
             scores = np.where(self.in_range(date_from, date_to, undated), scores, 0.0)
         k = min(k, len(self.chunk_ids))
