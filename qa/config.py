@@ -128,6 +128,11 @@ class Settings(BaseSettings):
         "first 4 the service answers; 0 = no suggestions.",
     )
     rate_limit: str = Field("60/minute", description="Per-client limit, e.g. 60/minute; 0 = off.")
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where the rate limit counts (a `limits` storage URI): memory:// counts per "
+        "process; redis://host:port/0 shares one count between replicas.",
+    )
     rescan_seconds: int = Field(0, ge=0, description="Rescan corpus_dir every N s; 0 = off.")
     max_body_bytes: int = Field(10_000_000, ge=1024, description="Largest request body.")
     max_upload_bytes: int = Field(5_000_000, ge=1024, description="Largest uploaded file.")

@@ -158,7 +158,7 @@ class Retriever:
             if len(kept) >= self.candidates or len(hits) < fetch:  # exact: enough, or all
                 return kept[: self.candidates]
         if total and count <= self.ids_up_to:
-            ids = [lexical.chunk_ids[i] for i in np.flatnonzero(inside)]
+            ids = [str(lexical.chunk_ids[i]) for i in np.flatnonzero(inside)]
             if count <= self.exact_up_to:
                 return store.nearest_among(vector, ids, self.candidates)
             return store.search(vector, self.candidates, ids=ids)

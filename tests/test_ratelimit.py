@@ -86,3 +86,19 @@ def test_only_answers_and_writes_cost_a_hit() -> None:
     for path in ("/", "/static/app.css", "/healthz", "/readyz", "/metrics", "/documents"):
         assert not costs_work("GET", path) and not costs_work("HEAD", path), path
     assert not costs_work("OPTIONS", "/ask")  # a CORS preflight: its POST is counted
+
+
+def test_a_storage_uri_that_limits_cannot_use_is_refused_by_name() -> None:
+    """QA_RATE_LIMIT_STORAGE: memory:// (per process) by default, redis://... shared by
+    replicas (tests/test_replicas.py runs it on a real Redis)."""
+    from qa.config import Settings
+    from qa.errors import InputError
+    from qa.ratelimit import MovingWindow, parse_rate
+
+    assert Settings().rate_limit_storage == "memory://"
+    rate = parse_rate("2/minute")
+    assert rate is not None
+    window = MovingWindow(rate, "memory://")
+    assert [window.hit("a") == 0.0 for _ in range(3)] == [True, True, False]
+    with pytest.raises(InputError, match="QA_RATE_LIMIT_STORAGE 'mongo-ish://x'"):
+        MovingWindow(rate, "mongo-ish://x")

@@ -169,7 +169,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if rate is not None:  # outside the body limit, inside CORS so browsers can read a 429
         # only what costs work: answers and writes, never the page, /static, probes, /metrics
-        app.add_middleware(RateLimit, window=MovingWindow(rate))
+        app.add_middleware(RateLimit, window=MovingWindow(rate, settings.rate_limit_storage))
     if settings.cors_origins:  # closed unless origins are configured
         app.add_middleware(
             CORSMiddleware,
