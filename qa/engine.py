@@ -54,7 +54,8 @@ class Engine:
         self.retriever = Retriever(
             index, embedder, settings.candidates, settings.rrf_k, settings.max_chunks_per_source
         )
-        learned = LearnedReader(embedder)  # timelines score every sentence with it
+        # timelines score every sentence with it, newer reports compare quotes with it
+        self.learned = learned = LearnedReader(embedder)
         neural = NeuralReader(recency_weight=settings.recency_weight)
         readers: dict[str, Reader] = {
             "neural": neural,

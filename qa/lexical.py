@@ -93,7 +93,7 @@ class LexicalIndex:
             return np.ones(len(self.chunk_ids), dtype=bool)
         lo, hi = date_from or 0, date_to or 99991231
         dated = (self.dates >= lo) & (self.dates <= hi) & (self.dates > 0)
-        return dated | (self.dates == 0) if undated else dated  # type: ignore[no-any-return]
+        return dated | (self.dates == 0) if undated else dated
 
     def search(
         self,

@@ -14,7 +14,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Request, Route, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    FilePayload,
+    Locator,
+    Page,
+    Request,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 from qa.api import create_app
 from qa.engine import Engine
@@ -71,7 +80,7 @@ UPLOADS = {
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def base_url(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[str]:
     """The real service over its own copy of the seeds (the page uploads and deletes)."""
     settings = make_settings(tmp_path_factory.mktemp("browser"))
     index = Index(settings, real_embedder)
@@ -121,7 +130,7 @@ def ask(page: Page, question: str) -> None:
 
 def upload_text(page: Page, name: str, text: str) -> None:
     """Upload one text article through the API (as a client would), outside the page."""
-    file = {"name": name, "mimeType": "text/plain", "buffer": text.encode()}
+    file: FilePayload = {"name": name, "mimeType": "text/plain", "buffer": text.encode()}
     sent = page.request.post("/documents", multipart={"files": file})
     assert sent.ok, sent.text()
 
@@ -135,7 +144,7 @@ def answered(page: Page, n: int | None = None) -> Locator:
     return reply
 
 
-def answer_of(page: Page, question: str, **extra: object) -> dict:  # type: ignore[type-arg]
+def answer_of(page: Page, question: str, **extra: object) -> dict:
     """The verified answer the API gives, to compare with what the page shows."""
     response = page.request.post("/ask", data={"question": question, **extra})
     assert response.ok, response.text()

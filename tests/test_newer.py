@@ -54,7 +54,7 @@ def test_a_question_about_a_past_range_gets_no_newer_report(engine: Engine) -> N
 def test_newer_reports_can_be_switched_off(engine: Engine) -> None:
     settings = engine.settings.model_copy(update={"newer_reports": False})
     quiet = Engine(settings, engine.index, engine.embedder)
-    quiet.reader.tagger = engine.reader.tagger
+    quiet.learned.tagger = engine.learned.tagger
     assert quiet.ask(AskRequest(question=QUESTION, as_of=OCTOBER)).newer == []
 
 
