@@ -15,7 +15,7 @@ import numpy as np
 
 from qa.citations import CitationBuilder
 from qa.config import Settings
-from qa.dates import DateFilter, order_key
+from qa.dates import MONTHS, DateFilter, order_key
 from qa.embedding import Embedder
 from qa.events import PosTagger, happened, spacy_pos, subject
 from qa.generators.base import Draft
@@ -34,10 +34,7 @@ RELATIVE = 0.5  # a second event of an article needs this share of its first one
 MERGE = 0.8  # cosine at which two event sentences are the same event
 
 _DEVELOP = r"(?:develop|evolve|unfold|progress|escalate|change|play out|turn out)(?:e?d|s)?"
-_MONTHS = (
-    r"january|february|march|april|may|june|july|august|september|october|november|december"
-    r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec"
-)
+_MONTHS = "|".join(sorted(MONTHS, key=len, reverse=True))
 # (pattern, group holding the topic or None): detection rules, each with its topic
 _RULES: tuple[tuple[re.Pattern[str], int | None], ...] = tuple(
     (re.compile(p, re.I), group)
