@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from qa.citations import CitationBuilder
+from qa.config import NewerStage
 from qa.dates import DateFilter
 from qa.reader.entities import Entity
 from qa.reader.reader import LearnedReader, to_draft
@@ -16,12 +17,6 @@ from qa.retrieval import Passage, Retriever
 from qa.schema import Answer, Citation, NewerReport
 from qa.text import content_words
 from qa.verify import Verifier
-
-PASSAGES = 5  # newer passages read
-MAX_REPORTS = 2  # newer reports listed, newest first
-# a newer quote must answer at least this share as well as the cited one, both read alone
-# (hand-set on the seed questions: their false newer reports scored 0.15-0.6 of the answer's)
-AS_WELL = 0.8
 
 
 def _norm(text: str) -> str:
@@ -39,8 +34,14 @@ class NewerReports:
     any answer sentence."""
 
     def __init__(
-        self, retriever: Retriever, reader: LearnedReader, verifier: Verifier, threshold: float
+        self,
+        retriever: Retriever,
+        reader: LearnedReader,
+        verifier: Verifier,
+        threshold: float,
+        tuning: NewerStage | None = None,
     ) -> None:
+        self.tuning = tuning or NewerStage()  # qa/config.py says how each value was chosen
         self.retriever = retriever
         self.reader = reader
         self.verifier = verifier
@@ -56,17 +57,17 @@ class NewerReports:
         if limit <= newest:
             return []
         window = DateFilter(newest + timedelta(days=1), limit, as_of=dates.as_of)
-        passages = self.retriever.search(question, PASSAGES, window)
+        passages = self.retriever.search(question, self.tuning.passages, window)
         if not 0 < short.n <= len(answer.citations):
             return []
         cited = answer.citations[short.n - 1]
         kind = self._label(cited.quote, short.start - cited.start, short.text)
-        bar = AS_WELL * self._alone(question, cited)
+        bar = self.tuning.as_well * self._alone(question, cited)
         # what makes the cited quote an answer: the question's words it holds, besides the answer
         anchors = (content_words(question) & content_words(cited.quote)) - content_words(short.text)
         seen = {_norm(short.text)}
         reports: list[NewerReport] = []
-        while passages and len(reports) < MAX_REPORTS:
+        while passages and len(reports) < self.tuning.max_reports:
             n = len(answer.citations) + len(reports) + 1  # numbered after the answer's own
             report, source = self._one(question, passages, kind, seen, n, bar, anchors)
             if report is None:

@@ -15,6 +15,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from qa.config import Settings
 from qa.dates import DateFilter
 from qa.embedding import Embedder
 from qa.indexing import Index
@@ -130,6 +131,24 @@ class Retriever:
         self.max_overfetch = max_overfetch
         self.ids_up_to = ids_up_to  # longest list of in-range ids handed to Chroma
         self.exact_up_to = exact_up_to  # ranges this small are ranked exactly, in numpy
+
+    @classmethod
+    def from_settings(
+        cls, index: Index, embedder: Embedder, settings: Settings, per_source: int | None = None
+    ) -> Retriever:
+        """The retriever as `settings` tune it (`per_source`: QA_MAX_CHUNKS_PER_SOURCE)."""
+        stage = settings.retrieval
+        return cls(
+            index,
+            embedder,
+            settings.candidates,
+            settings.rrf_k,
+            per_source or settings.max_chunks_per_source,
+            filter_in_code_from=stage.filter_in_code_from,
+            max_overfetch=stage.max_overfetch,
+            ids_up_to=stage.ids_up_to,
+            exact_up_to=stage.exact_up_to,
+        )
 
     def bounds(self, dates: DateFilter) -> tuple[int | None, int | None, bool]:
         """The filter as YYYYMMDD bounds and whether undated chunks pass: `as_of` bounds dated

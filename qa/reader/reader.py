@@ -10,6 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
+from qa.config import LearnedReaderStage
 from qa.embedding import Embedder
 from qa.generators.base import Draft
 from qa.reader.entities import Entity, EntityTagger, Tagger
@@ -27,7 +28,7 @@ from qa.retrieval import Passage
 
 _TYPE_ANYWHERE = FEATURES.index("type_anywhere")
 _SIMILARITY = ("sim", "sim_gap", "sim_context", "sim_x_lex")  # the features that need vectors
-SHORTLIST = 16  # candidate sentences embedded per question: embedding is most of the cost
+SHORTLIST = LearnedReaderStage().shortlist  # QA_LEARNED__SHORTLIST; see qa/config.py
 
 
 @dataclass(frozen=True)
