@@ -111,7 +111,7 @@ def test_an_upward_import_is_caught(tmp_path: Path) -> None:
     ingest, a shared one that imports search and one that imports training are reported."""
     probes = {
         "qa.search.probe": "from qa.api.app import create_app",
-        "qa.answer.probe": "from qa.ingest import uploads",
+        "qa.answer.probe": "from qa.ingest.uploads import safe_name",
         "qa.config_probe": "import qa.search.store",
         "qa.training_probe": "from training.squad import examples",
     }
