@@ -16,6 +16,7 @@ known upward imports (tests/test_layers.py, KNOWN) are phase B's hand work.
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import subprocess
 import sys
@@ -73,6 +74,15 @@ PACKAGES = {
 PACKAGE_DATA = {  # pyproject.toml's globs, relative to qa/
     '"reader/*.json"': '"answer/reader/*.json"',
     '"reader/*.safetensors"': '"answer/reader/*.safetensors"',
+}
+# code lines a longer path pushes over the line length (docstrings are re-wrapped by `reflow`)
+BY_HAND = {
+    "qa/answer/reader/model.py": (
+        'f"the reader model {path} was trained on other features than '
+        'qa/answer/reader/features.py "',
+        'f"the reader model {path} was trained on other features than "\n'
+        '                "qa/answer/reader/features.py "',
+    ),
 }
 TEXT_SUFFIXES = {".py", ".md", ".toml", ".txt", ".yml", ".yaml", ".cfg", ".ini", ".sh"}
 TEXT_NAMES = {"Makefile", "Dockerfile", ".dockerignore", "run"}
@@ -138,10 +148,52 @@ def rewrite(text: str, path: str) -> str:
     text = DOTTED.sub(lambda m: f"qa.{MOVES[m[1]]}", text)
     text = SLASHED_PY.sub(lambda m: f"qa/{MOVES[m[1]].replace('.', '/')}.py", text)
     text = SLASHED.sub(lambda m: f"qa/{MOVES[m[1]].replace('.', '/')}", text)
+    if path.endswith(".py") and any(len(line) > 100 for line in text.splitlines()):
+        text = reflow(text)
+    if path in BY_HAND:
+        text = text.replace(*BY_HAND[path])
     if path == "pyproject.toml":
         for old, new in PACKAGE_DATA.items():
             text = text.replace(old, new)
     return text
+
+
+def docstring_lines(source: str) -> set[int]:
+    """0-based numbers of the lines inside docstrings (prose the rewrite may re-wrap)."""
+    lines: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            value = body[0].value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                lines |= set(range(value.lineno - 1, (value.end_lineno or value.lineno)))
+    return lines
+
+
+def reflow(source: str, width: int = 100) -> str:
+    """Docstring lines that a longer path pushed past `width`: their last words move to the
+    start of the next line of the paragraph (a new line when the paragraph ends there)."""
+    lines = source.split("\n")
+    prose = docstring_lines(source)
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if i in prose and len(line) > width and " " in line.strip():
+            cut = line.rfind(" ", 0, width + 1)
+            if cut <= len(line) - len(line.lstrip()):
+                i += 1
+                continue
+            head, tail = line[:cut], line[cut + 1 :]
+            nxt = lines[i + 1] if i + 1 < len(lines) else ""
+            indent = nxt[: len(nxt) - len(nxt.lstrip())] or line[: len(line) - len(line.lstrip())]
+            joinable = i + 1 in prose and nxt.strip() and not nxt.strip().startswith(('"""', "-"))
+            if joinable and not tail.endswith('"""'):
+                lines[i : i + 2] = [head, f"{indent}{tail} {nxt.lstrip()}"]
+            else:
+                lines[i : i + 1] = [head, f"{indent}{tail}"]
+                prose = {n + 1 if n > i else n for n in prose} | {i + 1}
+        i += 1
+    return "\n".join(lines)
 
 
 def text_files() -> list[str]:
