@@ -100,14 +100,6 @@ class NewerStage(Stage):
     max_reports: int = Field(
         2, ge=1, description="Newer reports listed, newest first: hand-set (qa/newer.py)."
     )
-    as_well: float = Field(
-        0.8,
-        ge=0,
-        le=1,
-        description="A newer quote must answer at least this share as well as the cited one, "
-        "both read alone: hand-set on the seed questions (their false newer reports scored "
-        "0.15-0.6 of the answer's).",
-    )
 
 
 # settings that say where things are or how the service is reached, not how answers are made:
@@ -215,6 +207,13 @@ class Settings(BaseSettings):
         description="Look for newer articles (up to as_of) that answer a question differently "
         "and list them under the answer (`newer`).",
     )
+    newer_as_well: float | None = Field(
+        None,
+        ge=0.0,
+        description="Newer reports: how well, read alone, a newer quote must answer compared "
+        "with the cited one (a share of its probability); unset means qa.newer.AS_WELL, fitted "
+        "on the changing-facts dev half.",
+    )
     relevance_floor: float = Field(
         0.1,
         description="Minimum question-sentence similarity of an LLM answer sentence; "
@@ -233,6 +232,13 @@ class Settings(BaseSettings):
     api_key: str | None = Field(None, description="When set, write endpoints require it.")
     api_key_required_for_read: bool = Field(False, description="Extend the API key to reads.")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
+    suggestion_checks: int = Field(
+        12,
+        ge=0,
+        le=100,
+        description="Candidate suggested questions asked at startup (warm-up) to keep the "
+        "first 4 the service answers; 0 = no suggestions.",
+    )
     rate_limit: str = Field("60/minute", description="Per-client limit, e.g. 60/minute; 0 = off.")
     rescan_seconds: int = Field(0, ge=0, description="Rescan corpus_dir every N s; 0 = off.")
     max_body_bytes: int = Field(10_000_000, ge=1024, description="Largest request body.")

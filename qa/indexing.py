@@ -11,12 +11,11 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filelock import AcquireReturnProxy, FileLock, Timeout
-from langchain_classic.indexes import SQLRecordManager
-from langchain_core.documents import Document
-from langchain_core.indexing import index as lc_index
 
 from qa.catalog import ArticleRow, Catalog, make_engine
 from qa.chunking import chunk_article
@@ -29,6 +28,9 @@ from qa.ingest_report import IngestReport
 from qa.lexical import LexicalIndex
 from qa.store import ChunkStore, open_client
 from qa.uploads import check_uploads
+
+if TYPE_CHECKING:
+    from langchain_classic.indexes import SQLRecordManager
 
 Progress = Callable[[int, int], None]
 GROUP_CHUNKS = 256  # chunks per index() call: one embedding batch series, one cleanup scope
@@ -67,11 +69,20 @@ class Index:
         self.store = ChunkStore(settings, embedder)
         engine = make_engine(settings.db_url)
         self.catalog = Catalog(engine)
-        self.records = SQLRecordManager(f"chroma/{settings.collection}", engine=engine)
-        self.records.create_schema()
+        self._engine = engine
         self.lock = FileLock(str(settings.index_dir / ".ingest.lock"))
         self.bm25_dir = settings.index_dir / "bm25"
         self._lexical: LexicalIndex | None = None
+
+    @cached_property
+    def records(self) -> SQLRecordManager:
+        """LangChain's record manager, opened on first use: only writes and `qa verify` need it,
+        so answering never imports LangChain's indexing (about 4 s without compiled bytecode)."""
+        from langchain_classic.indexes import SQLRecordManager
+
+        records = SQLRecordManager(f"chroma/{self.settings.collection}", engine=self._engine)
+        records.create_schema()
+        return records
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -180,6 +191,9 @@ class Index:
         self.catalog.set_state("dirty", "1")
         for source in gone:
             report.chunks_deleted += self._drop_source(source)
+        from langchain_core.documents import Document
+        from langchain_core.indexing import index as lc_index
+
         done = 0
         for group in self._groups(todo):
             docs: list[Document] = []
@@ -316,6 +330,8 @@ class Index:
             client.delete_collection(settings.collection)
         engine = make_engine(settings.db_url)
         Catalog(engine).clear()
+        from langchain_classic.indexes import SQLRecordManager
+
         records = SQLRecordManager(f"chroma/{settings.collection}", engine=engine)
         records.create_schema()
         while keys := records.list_keys(limit=10_000):

@@ -46,6 +46,7 @@ MOVES: dict[str, str] = {
     "lexical": "search.lexical",
     "catalog": "search.catalog",
     "retrieval": "search.retrieval",
+    "lc_retriever": "search.lc_retriever",  # the LangChain face of the retriever
     "dates": "search.dates",
     # answer: the engine and everything it composes
     "engine": "answer.engine",

@@ -43,7 +43,10 @@ def test_a_refused_hit_does_not_count() -> None:
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The service at 5 requests a minute over the seeds indexed with the hash embedder."""
-    settings = make_settings(tmp_path_factory.mktemp("limited"), rate_limit="5/minute")
+    # no suggested questions: they would load the reader's models to ask them
+    settings = make_settings(
+        tmp_path_factory.mktemp("limited"), rate_limit="5/minute", suggestion_checks=0
+    )
     embedder = HashEmbedder()
     index = Index(settings, embedder)
     index.ingest()
