@@ -2,7 +2,7 @@
 
 Starts `qa serve` on a free loopback port over the index that `qa ingest seeds` built, waits for
 /readyz, asks one question over HTTP and checks that the answer cites a seed article with its
-exact passage. Standard library only: it must not depend on anything the dev extras bring.
+exact passage. Standard library and `qa` only: nothing the dev extras bring.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from qa.process import stop_process
 
 QUESTION = "Which general visited Mali to meet Wagner?"
 
@@ -72,11 +74,7 @@ def main() -> int:
             print(f"smoke: FAIL {problem}", file=sys.stderr)
         return 1 if problems else 0
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server, 30)
 
 
 if __name__ == "__main__":

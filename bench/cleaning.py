@@ -19,7 +19,7 @@ WORDS = [f"w{i}" for i in range(5000)]
 def paragraphs(n: int, seed: int = 0) -> str:
     """`n` distinct paragraphs of 8-14 random words, every tenth one repeated near-verbatim."""
     rng = random.Random(seed)
-    out = []
+    out: list[str] = []
     for i in range(n):
         if i % 10 == 9:
             out.append(out[-1] + " again")

@@ -255,7 +255,7 @@ class DiskCachedEmbedder:
         return hashlib.sha1(f"{self.name}\x1f{text}".encode()).hexdigest()
 
     def count_tokens(self, texts: list[str]) -> list[int]:
-        return self.inner.count_tokens(texts)  # type: ignore[no-any-return]
+        return self.inner.count_tokens(texts)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         import numpy as np
@@ -284,7 +284,7 @@ class DiskCachedEmbedder:
         return [found[k] for k in keys]
 
     def embed_query(self, text: str) -> list[float]:
-        return self.inner.embed_query(text)  # type: ignore[no-any-return]
+        return self.inner.embed_query(text)
 
 
 # -- workers: one measured pipeline per fresh process (so peak memory is its own) ---------------

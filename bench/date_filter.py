@@ -58,7 +58,7 @@ def main() -> None:
     try:
         model = SentenceEmbedder(cache_dir=CACHE / "models")
         embedder = DiskCachedEmbedder(model, CACHE / "embeddings" / f"{model.name}.sqlite")
-        index = Index(Settings(corpus_dir=corpus, index_dir=work), embedder)  # type: ignore[arg-type]
+        index = Index(Settings(corpus_dir=corpus, index_dir=work), embedder)
         index.ingest()
         newest = index.catalog.last_date()
         assert newest is not None, "the scale corpus has dated articles"

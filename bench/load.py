@@ -29,6 +29,8 @@ from typing import Any
 import httpx
 from common import RESULTS, ROOT, latency_ms, machine, print_table, write_json
 
+from qa.process import stop_process
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -150,8 +152,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 load = await phase(client, asked, args.users, args.seconds)
             alive = proc.poll() is None
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            stop_process(proc, 30)
     return {
         "machine": machine(),
         "corpus": str(args.corpus),

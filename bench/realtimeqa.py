@@ -31,7 +31,11 @@ from qa.evaluation.report import console_table, write_report
 from qa.indexing import Index
 
 ROOT = Path(__file__).resolve().parent.parent
-HEADLINE = ("first_sentence_accuracy", "short_answer_exact", "answer_contains_gold")
+HEADLINE: tuple[str, ...] = (
+    "first_sentence_accuracy",
+    "short_answer_exact",
+    "answer_contains_gold",
+)
 HEADLINE += ("citation_precision", "refusal_precision", "refusal_recall")
 HEADLINE += ("false_refusal_rate", "citations_out_of_range")
 

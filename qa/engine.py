@@ -23,7 +23,7 @@ from qa.reader.reader import LearnedReader, Reader, to_draft
 from qa.retrieval import Mode, Passage, Retriever
 from qa.schema import REFUSAL, Answer, AskRequest, Turn
 from qa.text import TRAILING_MARKERS, sentence_spans, split_cited, strip_markers
-from qa.timeline import PASSAGES, Timeline, detect, line
+from qa.timeline import Timeline, detect, line
 from qa.verify import Verifier
 
 Factory = Callable[[Settings, str], Generator]
@@ -51,10 +51,9 @@ class Engine:
         self.index = index
         index.store.load()  # before any query: embedded Chroma's files, one process at a time
         self.embedder = embedder = CachedEmbedder(embedder)
-        self.retriever = Retriever(
-            index, embedder, settings.candidates, settings.rrf_k, settings.max_chunks_per_source
-        )
-        learned = LearnedReader(embedder)  # timelines score every sentence with it
+        self.retriever = Retriever.from_settings(index, embedder, settings)
+        # timelines score every sentence with it, newer reports compare quotes with it
+        self.learned = learned = LearnedReader(embedder, shortlist=settings.learned.shortlist)
         neural = NeuralReader(recency_weight=settings.recency_weight)
         readers: dict[str, Reader] = {
             "neural": neural,
@@ -69,7 +68,7 @@ class Engine:
         # probabilities, at its own validated threshold
         as_well = AS_WELL if settings.newer_as_well is None else settings.newer_as_well
         self.newer = NewerReports(
-            self.retriever, learned, self.verifier, learned.threshold, as_well
+            self.retriever, learned, self.verifier, learned.threshold, as_well, settings.newer
         )
         self.generators: dict[str, Generator] = {"extractive": self.extractive}
         self.generators.update(generators or {})
@@ -262,7 +261,8 @@ class Engine:
         started = time.perf_counter()
         question = self._standalone(request, generator)
         dates = self._dates(question, request.date_from, request.date_to, request.as_of)
-        passages = self.timeline.passages(question, dates, request.top_k or PASSAGES)
+        top_k = request.top_k or self.settings.timeline.passages
+        passages = self.timeline.passages(question, dates, top_k)
         timings["retrieve"] = _ms(started)
         started = time.perf_counter()
         builder, events = self.timeline.build(question, passages) if passages else (None, [])

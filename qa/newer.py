@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from qa.citations import CitationBuilder
+from qa.config import NewerStage
 from qa.dates import DateFilter
 from qa.reader.entities import Entity
 from qa.reader.reader import LearnedReader, to_draft
@@ -17,8 +18,6 @@ from qa.schema import Answer, Citation, NewerReport
 from qa.text import content_words
 from qa.verify import Verifier
 
-PASSAGES = 5  # newer passages read
-MAX_REPORTS = 2  # newer reports listed, newest first
 # a newer quote must answer at least this many times as well as the cited one, both read alone
 # (the learned reader's probabilities). Fitted 2026-12-07 by training/fit_newer.py on the
 # changing-facts dev half (eval/gold/changing-dev.jsonl, 17 questions, default reader): the
@@ -52,7 +51,9 @@ class NewerReports:
         verifier: Verifier,
         threshold: float,
         as_well: float = AS_WELL,
+        tuning: NewerStage | None = None,
     ) -> None:
+        self.tuning = tuning or NewerStage()  # qa/config.py says how each value was chosen
         self.retriever = retriever
         self.reader = reader
         self.verifier = verifier
@@ -69,7 +70,7 @@ class NewerReports:
         if limit <= newest:
             return []
         window = DateFilter(newest + timedelta(days=1), limit, as_of=dates.as_of)
-        passages = self.retriever.search(question, PASSAGES, window)
+        passages = self.retriever.search(question, self.tuning.passages, window)
         if not 0 < short.n <= len(answer.citations):
             return []
         cited = answer.citations[short.n - 1]
@@ -79,7 +80,7 @@ class NewerReports:
         anchors = (content_words(question) & content_words(cited.quote)) - content_words(short.text)
         seen = {_norm(short.text)}
         reports: list[NewerReport] = []
-        while passages and len(reports) < MAX_REPORTS:
+        while passages and len(reports) < self.tuning.max_reports:
             n = len(answer.citations) + len(reports) + 1  # numbered after the answer's own
             report, source = self._one(question, passages, kind, seen, n, bar, anchors)
             if report is None:

@@ -104,7 +104,7 @@ def chat_to_ask(chat: ChatRequest, as_of_header: str | None = None) -> AskReques
             if role in ("user", "assistant"):  # without the source lists we appended to answers
                 content = _MOMENT.split(text.split(SOURCES_HEADING, 1)[0], 1)[0]
                 content = content[:MAX_TURN_CHARS]
-                history.append(Turn(role=role, content=content))  # type: ignore[arg-type]
+                history.append(Turn(role=role, content=content))
         return AskRequest(
             question=turns[last][1],
             history=history[-MAX_HISTORY:],

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Hashable, Iterable, MutableMapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 
+from qa.config import Settings
 from qa.dates import DateFilter
 from qa.embedding import Embedder
 from qa.indexing import Index
@@ -20,6 +22,13 @@ if TYPE_CHECKING:
     from langchain_core.documents import Document
 
 Mode = Literal["hybrid", "dense", "lexical"]
+K = TypeVar("K", bound=Hashable)
+
+
+def rrf_vote(fused: MutableMapping[K, float], ranking: Iterable[K], k: int) -> None:
+    """Reciprocal rank fusion, one ranking's vote: each item gains 1 / (k + its rank, from 1)."""
+    for rank, item in enumerate(ranking, start=1):
+        fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,24 @@ class Retriever:
         self.ids_up_to = ids_up_to  # longest list of in-range ids handed to Chroma
         self.exact_up_to = exact_up_to  # ranges this small are ranked exactly, in numpy
 
+    @classmethod
+    def from_settings(
+        cls, index: Index, embedder: Embedder, settings: Settings, per_source: int | None = None
+    ) -> Retriever:
+        """The retriever as `settings` tune it (`per_source`: QA_MAX_CHUNKS_PER_SOURCE)."""
+        stage = settings.retrieval
+        return cls(
+            index,
+            embedder,
+            settings.candidates,
+            settings.rrf_k,
+            per_source or settings.max_chunks_per_source,
+            filter_in_code_from=stage.filter_in_code_from,
+            max_overfetch=stage.max_overfetch,
+            ids_up_to=stage.ids_up_to,
+            exact_up_to=stage.exact_up_to,
+        )
+
     def bounds(self, dates: DateFilter) -> tuple[int | None, int | None, bool]:
         """The filter as YYYYMMDD bounds and whether undated chunks pass: `as_of` bounds dated
         chunks only, and costs nothing when no indexed chunk is newer than it."""
@@ -190,10 +217,9 @@ class Retriever:
             for chunk in self.index.store.get(ids=missing) if missing else []:
                 found[chunk.chunk_id] = chunk
             rankings.append([cid for cid, _ in ranked if cid in found])
-        fused: dict[str, float] = defaultdict(float)
+        fused: dict[str, float] = {}
         for ranking in rankings:
-            for rank, cid in enumerate(ranking):
-                fused[cid] += 1.0 / (self.rrf_k + rank + 1)
+            rrf_vote(fused, ranking, self.rrf_k)
         order = self._capped(sorted(fused, key=lambda c: (-fused[c], c)), found)
         if dates.recency:
             order = self._newest_first(order, found, fused)
@@ -226,8 +252,7 @@ class Retriever:
         vote, in their relevance order: a preference, so nothing outside it is dropped."""
         lo, hi = _as_int(window[0]), _as_int(window[1])
         inside = [cid for cid in order if _inside(found[cid].meta.date_int, lo, hi)]
-        for rank, cid in enumerate(inside):
-            fused[cid] += 1.0 / (self.rrf_k + rank + 1)
+        rrf_vote(fused, inside, self.rrf_k)
         return sorted(order, key=lambda c: (-fused[c], c))
 
     def _newest_first(
@@ -238,8 +263,7 @@ class Retriever:
         day = {cid: found[cid].meta.date_int for cid in order}
         dated = [cid for cid in order if day[cid]]
         newest = sorted(dated, key=lambda cid: -(day[cid] or 0))
-        for rank, cid in enumerate(newest[: self.candidates // 2]):
-            fused[cid] += 1.0 / (self.rrf_k + rank + 1)
+        rrf_vote(fused, newest[: self.candidates // 2], self.rrf_k)
         boosted = iter(sorted(dated, key=lambda c: (-fused[c], c)))
         is_dated = set(dated)
         return [next(boosted) if cid in is_dated else cid for cid in order]

@@ -14,8 +14,8 @@ from datetime import date
 import numpy as np
 
 from qa.citations import CitationBuilder
-from qa.config import Settings
-from qa.dates import DateFilter, order_key
+from qa.config import Settings, TimelineStage
+from qa.dates import MONTHS, DateFilter, order_key
 from qa.embedding import Embedder
 from qa.events import PosTagger, happened, spacy_pos, subject
 from qa.generators.base import Draft
@@ -26,18 +26,10 @@ from qa.schema import TimelineEvent
 from qa.text import content_words, markers, strip_markers
 from qa.verify import Verifier
 
-PASSAGES = 20  # candidate passages, more than a normal answer's top_k
-PER_PASSAGE_ARTICLE = 4  # chunks per article among them
-PER_ARTICLE = 2  # events kept per article
-FLOOR = 0.003  # least reader probability of an event sentence
-RELATIVE = 0.5  # a second event of an article needs this share of its first one's score
-MERGE = 0.8  # cosine at which two event sentences are the same event
+TUNED = TimelineStage()  # the defaults (qa/config.py says how each was chosen)
 
 _DEVELOP = r"(?:develop|evolve|unfold|progress|escalate|change|play out|turn out)(?:e?d|s)?"
-_MONTHS = (
-    r"january|february|march|april|may|june|july|august|september|october|november|december"
-    r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec"
-)
+_MONTHS = "|".join(sorted(MONTHS, key=len, reverse=True))
 # (pattern, group holding the topic or None): detection rules, each with its topic
 _RULES: tuple[tuple[re.Pattern[str], int | None], ...] = tuple(
     (re.compile(p, re.I), group)
@@ -102,9 +94,9 @@ def select(
     scores: np.ndarray,
     units: Sequence[tuple[int, int, int, str]],
     passages: Sequence[Passage],
-    per_article: int = PER_ARTICLE,
-    floor: float = FLOOR,
-    relative: float = RELATIVE,
+    per_article: int = TUNED.per_article,
+    floor: float = TUNED.floor,
+    relative: float = TUNED.relative,
     words: frozenset[str] = frozenset(),
     keep: Callable[[str], bool] | None = None,
 ) -> list[Pick]:
@@ -135,7 +127,7 @@ def select(
     return [pick for picks in kept.values() for pick in picks]
 
 
-def merge(picks: Sequence[Pick], embedder: Embedder, threshold: float = MERGE) -> list[Event]:
+def merge(picks: Sequence[Pick], embedder: Embedder, threshold: float = TUNED.merge) -> list[Event]:
     """Picks grouped into events, oldest first (undated last): a pick whose sentence is about the
     same as an earlier event's (cosine >= threshold) joins it; it keeps the earliest date."""
     ordered = sorted(picks, key=lambda p: (order_key(p.date), p.start, p.passage))
@@ -195,11 +187,12 @@ class Timeline:
         self.pos = pos
         self.reader = reader
         self.verifier = verifier
-        cap = max(settings.max_chunks_per_source, PER_PASSAGE_ARTICLE)
-        self.retriever = Retriever(index, embedder, settings.candidates, settings.rrf_k, cap)
+        self.tuning = tuning = settings.timeline
+        cap = max(settings.max_chunks_per_source, tuning.per_passage_article)
+        self.retriever = Retriever.from_settings(index, embedder, settings, cap)
 
-    def passages(self, question: str, dates: DateFilter, top_k: int = PASSAGES) -> list[Passage]:
-        return self.retriever.search(question, top_k, dates)
+    def passages(self, question: str, dates: DateFilter, top_k: int | None = None) -> list[Passage]:
+        return self.retriever.search(question, top_k or self.tuning.passages, dates)
 
     def events(self, question: str, passages: Sequence[Passage]) -> list[Event]:
         about = topic(question)
@@ -208,9 +201,11 @@ class Timeline:
         # every article's best sentence, not the best 16 of all: no shortlist
         units, probs = self.reader.scores(probe, passages, shortlist=False)
         rows = [(u.passage, u.start, u.end, u.text) for u in units]
-        candidates = [u.text for u, p in zip(units, probs, strict=True) if p >= FLOOR]
+        t = self.tuning
+        candidates = [u.text for u, p in zip(units, probs, strict=True) if p >= t.floor]
         keep = self.of_subject(about, candidates)
-        return merge(select(probs, rows, passages, keep=keep), self.embedder)
+        picks = select(probs, rows, passages, t.per_article, t.floor, t.relative, keep=keep)
+        return merge(picks, self.embedder, t.merge)
 
     def of_subject(self, about: str, texts: Sequence[str]) -> Callable[[str], bool]:
         """Whether a sentence is an event of the topic's subject: it names the subject or an

@@ -30,6 +30,7 @@ from qa.embedding import Embedder
 from qa.engine import Engine
 from qa.generators.chat import ChatGenerator
 from qa.indexing import Index
+from qa.process import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -109,12 +110,7 @@ def running_process(
             time.sleep(0.3)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 20)
         log.close()
 
 
@@ -246,7 +242,7 @@ def tmp_settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def real_embedder():  # type: ignore[no-untyped-def]
+def real_embedder():
     """The real all-MiniLM-L6-v2 from its PyPI package, loaded once per test session."""
     from qa.embedding import make_embedder
 
@@ -254,7 +250,7 @@ def real_embedder():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def seed_index(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[object]:  # type: ignore[no-untyped-def]
+def seed_index(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[object]:
     """The five seed articles indexed once with the real model and embedded Chroma.
 
     Read-only: tests that change an index build their own.

@@ -77,7 +77,7 @@ def build_engine(
     index = Index(settings, embedder)
     index.ingest()
     built = Engine(settings, index, embedder)
-    built.reader.tagger = fake_entities  # type: ignore[assignment]
+    built.learned.tagger = fake_entities
     built.today = lambda: TODAY
     recording = RecordingRetriever(index, built.embedder, settings.candidates, settings.rrf_k)
     recording.filters = []
@@ -110,7 +110,7 @@ def test_articles_dated_after_as_of_are_never_used(
     engine: Engine, as_of: date, allowed: set[str]
 ) -> None:
     for mode in ("hybrid", "dense", "lexical"):
-        passages = engine.retrieve(QUESTION, 10, mode=mode, as_of=as_of)  # type: ignore[arg-type]
+        passages = engine.retrieve(QUESTION, 10, mode=mode, as_of=as_of)
         assert {p.source for p in passages} <= allowed
     answer = engine.ask(AskRequest(question=QUESTION, as_of=as_of))
     assert not answer.refused and cited(answer) <= allowed

@@ -29,7 +29,7 @@ def _loads(*values: float) -> Iterator[float]:
 
 
 def test_waits_for_the_load_to_fall_then_measures() -> None:
-    loads, slept = _loads(2.5, 1.8, 0.7), []
+    loads, slept = _loads(2.5, 1.8, 0.7), list[float]()
     guard = LoadGuard(1.0, 300, load=lambda: next(loads), sleep=slept.append)
     assert guard.wait("plain-1000") == 0.7
     assert slept == [10.0, 10.0]

@@ -12,9 +12,20 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Request, Route, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    FilePayload,
+    Locator,
+    Page,
+    Request,
+    Route,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 
 from qa.api import create_app
 from qa.engine import Engine
@@ -33,8 +44,8 @@ ARGS = [
     "--no-first-run",
 ]
 SHOTS = ROOT / "test-results" / "browser"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 QUESTION = "Which general visited Mali to meet Wagner?"
 FOLLOW_UP = "When did Wagner arrive there?"
 FOUR = [
@@ -71,7 +82,7 @@ UPLOADS = {
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def base_url(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[str]:
     """The real service over its own copy of the seeds (the page uploads and deletes)."""
     settings = make_settings(tmp_path_factory.mktemp("browser"))
     index = Index(settings, real_embedder)
@@ -93,8 +104,8 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def open_page(browser: Browser, base_url: str, viewport: dict[str, int], **options: object) -> Page:
-    context = browser.new_context(base_url=base_url, viewport=viewport, **options)  # type: ignore[arg-type]
+def open_page(browser: Browser, base_url: str, viewport: ViewportSize, **options: Any) -> Page:
+    context = browser.new_context(base_url=base_url, viewport=viewport, **options)
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # the delete confirmation
     outside: list[str] = []
@@ -121,7 +132,7 @@ def ask(page: Page, question: str) -> None:
 
 def upload_text(page: Page, name: str, text: str) -> None:
     """Upload one text article through the API (as a client would), outside the page."""
-    file = {"name": name, "mimeType": "text/plain", "buffer": text.encode()}
+    file: FilePayload = {"name": name, "mimeType": "text/plain", "buffer": text.encode()}
     sent = page.request.post("/documents", multipart={"files": file})
     assert sent.ok, sent.text()
 
@@ -135,7 +146,7 @@ def answered(page: Page, n: int | None = None) -> Locator:
     return reply
 
 
-def answer_of(page: Page, question: str, **extra: object) -> dict:  # type: ignore[type-arg]
+def answer_of(page: Page, question: str, **extra: object) -> dict:
     """The verified answer the API gives, to compare with what the page shows."""
     response = page.request.post("/ask", data={"question": question, **extra})
     assert response.ok, response.text()

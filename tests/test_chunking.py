@@ -263,7 +263,7 @@ def test_chunk_ids_depend_on_source_date_and_title() -> None:
         {"date": date(2020, 1, 1)},
         {"title": "Another title"},
     ):
-        other = chunk_article(dataclasses.replace(article, **change), BUDGET, OVERLAP)[0]  # type: ignore[arg-type]
+        other = chunk_article(dataclasses.replace(article, **change), BUDGET, OVERLAP)[0]
         assert other.chunk_id != base.chunk_id
         assert other.content_hash == base.content_hash
 

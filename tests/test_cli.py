@@ -86,7 +86,7 @@ def test_stats_reads_the_index_files_without_model_chroma_or_langchain(tmp_path:
 
 
 @pytest.mark.slow  # the real model, spaCy and the reader in a fresh interpreter
-def test_ask_answers_without_sentence_transformers_or_an_llm_client(seed_index) -> None:  # type: ignore[no-untyped-def]
+def test_ask_answers_without_sentence_transformers_or_an_llm_client(seed_index) -> None:
     folders = {
         "QA_CORPUS_DIR": str(seed_index.settings.corpus_dir),
         "QA_INDEX_DIR": str(seed_index.settings.index_dir),

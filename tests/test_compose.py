@@ -39,7 +39,7 @@ def raw() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def services(raw: dict[str, Any]) -> dict[str, Any]:
-    return _defaults(raw["services"])  # type: ignore[no-any-return]
+    return _defaults(raw["services"])
 
 
 def _env(service: dict[str, Any]) -> dict[str, str]:

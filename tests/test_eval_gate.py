@@ -71,13 +71,13 @@ def _misses(report: Report) -> str:
 
 
 @pytest.fixture(scope="module")
-def engine(seed_index, real_embedder):  # type: ignore[no-untyped-def]
+def engine(seed_index, real_embedder):
     from qa.engine import Engine
 
     return Engine(seed_index.settings, seed_index, real_embedder)
 
 
-def test_seed_gold_set_meets_the_gate(engine) -> None:  # type: ignore[no-untyped-def]
+def test_seed_gold_set_meets_the_gate(engine) -> None:
     report = run(engine, SEED_GOLD, ["extractive"])
     failures = check_thresholds(report, GATE_UNDER, GATE_OVER)
     assert not failures, "\n".join(failures) + "\nmisses:\n" + _misses(report)
@@ -94,7 +94,7 @@ TIMELINE_UNDER = [
 ]
 
 
-def test_seed_timeline_gold_meets_the_gate(engine) -> None:  # type: ignore[no-untyped-def]
+def test_seed_timeline_gold_meets_the_gate(engine) -> None:
     report = run(engine, TIMELINE_GOLD, ["extractive"], modes=())
     failures = check_thresholds(report, TIMELINE_UNDER, ["extractive:timeline_refused=0.0"])
     outcomes = report.backends["extractive"].outcomes
@@ -102,7 +102,7 @@ def test_seed_timeline_gold_meets_the_gate(engine) -> None:  # type: ignore[no-u
     assert report.backends["extractive"].metrics["errors"].count == 0
 
 
-def test_qa_eval_command_writes_the_report_and_gates(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_qa_eval_command_writes_the_report_and_gates(engine, tmp_path: Path) -> None:
     gold = tmp_path / "small.jsonl"
     lines = SEED_GOLD.read_text().splitlines()
     picked = [ln for ln in lines if json.loads(ln)["id"] in ("seeds-036", "seeds-050", "seeds-069")]
@@ -131,7 +131,7 @@ def test_qa_eval_command_writes_the_report_and_gates(engine, tmp_path: Path) -> 
 
 
 @pytest.mark.skipif(not RTQA.exists(), reason="RealTime QA data not present (../shared/data)")
-def test_realtimeqa_sample_end_to_end(real_embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_realtimeqa_sample_end_to_end(real_embedder, tmp_path: Path) -> None:
     from qa.engine import Engine
     from qa.evaluation.realtimeqa import prepare
     from qa.indexing import Index

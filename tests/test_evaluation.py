@@ -380,6 +380,14 @@ class CannedEngine:
         self.modes: list[str] = []
         self.as_of: list[date | None] = []
 
+    settings = None  # the runner is handed the support check and the chunk fetch instead
+
+    def supports(self, sentence: str, evidence: Sequence[str]) -> bool:
+        raise AssertionError("a canned engine verifies nothing: pass the support check")
+
+    def chunk_texts(self, ids: list[str]) -> dict[str, str]:
+        raise AssertionError("a canned engine stores nothing: pass the chunk fetch")
+
     def ask(self, request: AskRequest) -> Answer:
         self.requests.append(request)
         if request.question not in self.answers:

@@ -102,12 +102,14 @@ def test_a_mixed_gold_file_reports_answer_and_timeline_metrics_apart() -> None:
         },
         {},
     )
-    rep = evaluate_backend(engine, [gold(), item()], "extractive", None, lambda s, e: True, dict)
+    rep = evaluate_backend(
+        engine, [gold(), item()], "extractive", None, lambda s, e: True, lambda ids: {}
+    )
     assert rep.metrics["answer_contains_gold"].show() == "1.000 (1/1)"
     assert rep.metrics["timeline_event_recall"].show() == "0.333 (1/3)"
     assert rep.metrics["timeline_detected"].show() == "1.000 (1/1)"
     assert engine.requests[0].mode is None  # detection, as a user's question would be
-    only = evaluate_backend(engine, [gold()], "extractive", None, lambda s, e: True, dict)
+    only = evaluate_backend(engine, [gold()], "extractive", None, lambda s, e: True, lambda ids: {})
     assert "answer_contains_gold" not in only.metrics and "timeline_order" in only.metrics
     assert set(summarize_timeline([])) >= {"timeline_event_recall", "timeline_refused"}
 

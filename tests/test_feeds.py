@@ -561,7 +561,9 @@ def test_a_malformed_feed_is_not_ok_and_names_the_parsers_reason(
         report = asyncio.run(poll(settings_for(tmp_path, base, feeds=feeds)))
     cut, empty = report.feeds[feeds[0]], report.feeds[feeds[1]]
     assert (cut.ok, cut.new) == (False, 1)  # its readable entry is still indexed
-    assert (cut.error or "").startswith("malformed feed: ") and "no element found" in cut.error
+    assert (cut.error or "").startswith("malformed feed: ") and "no element found" in (
+        cut.error or ""
+    )
     assert not empty.ok and "unclosed token" in (empty.error or "")
     warned = " ".join(r.message for r in caplog.records if r.levelno == logging.WARNING)
     assert feeds[0] in warned and feeds[1] in warned

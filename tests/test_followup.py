@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow  # spaCy's parser; the seed index and the embeddin
 def talk(*texts: str) -> list[Turn]:
     """Alternating user and assistant turns."""
     roles = ("user", "assistant")
-    return [Turn(role=roles[k % 2], content=t) for k, t in enumerate(texts)]  # type: ignore[arg-type]
+    return [Turn(role=roles[k % 2], content=t) for k, t in enumerate(texts)]
 
 
 def test_a_standalone_question_is_kept() -> None:
@@ -103,7 +103,7 @@ JUNTA = "Who is the commander of Niger's junta?"
 
 
 @pytest.fixture(scope="module")
-def client(seed_index, real_embedder) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(seed_index, real_embedder) -> Iterator[TestClient]:
     engine = Engine(seed_index.settings, seed_index, real_embedder)
     with TestClient(create_app(engine.settings, engine)) as test_client:
         yield test_client
@@ -112,18 +112,24 @@ def client(seed_index, real_embedder) -> Iterator[TestClient]:  # type: ignore[n
 def _ask(client: TestClient, question: str, history: list[dict[str, str]]) -> dict[str, object]:
     response = client.post("/ask", json={"question": question, "history": history})
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def test_the_issues_follow_ups_answer_through_the_ask_history(client: TestClient) -> None:
     first = _ask(client, TROOPS, [])
-    said = [{"role": "user", "content": TROOPS}, {"role": "assistant", "content": first["answer"]}]
+    said = [
+        {"role": "user", "content": TROOPS},
+        {"role": "assistant", "content": str(first["answer"])},
+    ]
     follow = _ask(client, "And how many does the US have?", said)
     assert not follow["refused"] and "1,100" in str(follow["answer"]), follow
     assert "soldiers" in str(follow["question"]) and "Niger" in str(follow["question"])
 
     first = _ask(client, JUNTA, [])
-    said = [{"role": "user", "content": JUNTA}, {"role": "assistant", "content": first["answer"]}]
+    said = [
+        {"role": "user", "content": JUNTA},
+        {"role": "assistant", "content": str(first["answer"])},
+    ]
     follow = _ask(client, "When did his junta seize power?", said)
     assert not follow["refused"] and "July 26" in str(follow["answer"]), follow
 

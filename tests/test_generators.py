@@ -55,7 +55,7 @@ def backend(
         return
     if name == "llamacpp":
         pytest.importorskip("llama_cpp", reason="needs the llamacpp extra")
-        update = {"llm_max_tokens": 96, "llm_timeout_s": 600.0}
+        update: dict[str, object] = {"llm_max_tokens": 96, "llm_timeout_s": 600.0}
         engine = Engine(settings.model_copy(update=update), seed_index, real_embedder)
         yield name, engine
         engine.close()
@@ -96,10 +96,11 @@ class TestGeneratorContract:
 def test_a_backend_that_cannot_answer_is_a_backend_error(
     name: str, seed_index: Index, real_embedder: Any, tmp_path: Path
 ) -> None:
-    update: dict[str, object] = {
+    updates: dict[str, dict[str, object]] = {
         "openai": {"llm_base_url": f"http://127.0.0.1:{free_port()}/v1"},  # nothing listens
         "llamacpp": {"llm_model_path": tmp_path / "missing.gguf"},
-    }[name]
+    }
+    update = updates[name]
     engine = Engine(
         seed_index.settings.model_copy(update={**LEARNED, **update}), seed_index, real_embedder
     )

@@ -454,7 +454,8 @@ def test_ingest_summary_counts_only_its_own_embeddings(tmp_path: Path) -> None:
 
 # -- schemathesis, stateful: upload, list, read, delete in random orders -------------------------
 
-LINKS = {  # OpenAPI links, so the state machine reads and deletes documents that exist
+# OpenAPI links, so the state machine reads and deletes documents that exist
+LINKS: dict[tuple[str, str], dict[str, tuple[str, str | None]]] = {
     ("/documents", "get"): {
         "GetDocument": (
             "get_document_documents__source__get",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,7 +52,7 @@ def _system_lines() -> list[str]:
     return [p.strip() for p in parts if len(p.strip()) > 25 and p.strip() != REFUSAL]
 
 
-def _build(tmp: Path, embedder: Embedder, **overrides: object) -> Engine:
+def _build(tmp: Path, embedder: Embedder, **overrides: Any) -> Engine:
     settings = make_settings(tmp, **overrides)
     (settings.corpus_dir / INJECTED).write_text(ARTICLE, encoding="utf-8")
     index = Index(settings, embedder)

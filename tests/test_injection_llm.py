@@ -263,7 +263,7 @@ def _reply(client: TestClient, question: str, stream: bool) -> tuple[str, list[d
         assert response.status_code == 200, response.text
         data = response.json()
         return data["choices"][0]["message"]["content"], data["citations"]
-    content, citations = "", []
+    content, citations = "", list[dict[str, object]]()
     with client.stream("POST", "/v1/chat/completions", json=body) as response:
         assert response.status_code == 200
         for line in response.iter_lines():

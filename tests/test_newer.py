@@ -64,12 +64,12 @@ def test_a_question_about_a_past_range_gets_no_newer_report(engine: Engine) -> N
 def test_newer_reports_can_be_switched_off(engine: Engine) -> None:
     on = {"newer_as_well": PLUMBING_BAR}  # the setting reaches the bar, and the switch wins
     loud = Engine(engine.settings.model_copy(update=on), engine.index, engine.embedder)
-    loud.reader.tagger = engine.reader.tagger
+    loud.learned.tagger = engine.learned.tagger
     assert loud.newer.as_well == PLUMBING_BAR
     assert loud.ask(AskRequest(question=QUESTION, as_of=OCTOBER)).newer != []
     off = on | {"newer_reports": False}
     quiet = Engine(engine.settings.model_copy(update=off), engine.index, engine.embedder)
-    quiet.reader.tagger = engine.reader.tagger
+    quiet.learned.tagger = engine.learned.tagger
     assert quiet.ask(AskRequest(question=QUESTION, as_of=OCTOBER)).newer == []
 
 

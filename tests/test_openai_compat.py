@@ -91,7 +91,7 @@ def test_sources_list_names_file_and_date_or_date_unknown() -> None:
 
 
 @pytest.fixture(scope="module")
-def base_url(seed_index, real_embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def base_url(seed_index, real_embedder) -> Iterator[str]:
     engine = Engine(seed_index.settings, seed_index, real_embedder)
     with running(create_app(engine.settings, engine)) as url:
         yield url

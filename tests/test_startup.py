@@ -103,7 +103,7 @@ with TestClient(create_app(settings)) as client:  # the service's startup, warm-
 
 
 @pytest.mark.slow  # the real model, spaCy and the reader in a fresh interpreter
-def test_the_first_answer_after_startup_loads_nothing(seed_index) -> None:  # type: ignore[no-untyped-def]
+def test_the_first_answer_after_startup_loads_nothing(seed_index) -> None:
     folders = [str(seed_index.settings.corpus_dir), str(seed_index.settings.index_dir)]
     run = subprocess.run(
         [sys.executable, "-c", FIRST_ASK, *folders, QUESTION, *LATER],

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def client(seed_index, real_embedder) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(seed_index, real_embedder) -> Iterator[TestClient]:
     engine = Engine(seed_index.settings, seed_index, real_embedder)  # the default settings
     assert engine.settings.llm_backend == "extractive"
     with TestClient(create_app(engine.settings, engine)) as test_client:

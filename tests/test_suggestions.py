@@ -90,7 +90,7 @@ def test_candidates_ask_who_what_when_about_an_articles_entities_and_events() ->
 @pytest.mark.slow
 def test_every_seed_suggestion_is_answered_and_names_an_indexed_article(
     seed_index,
-    real_embedder,  # type: ignore[no-untyped-def]
+    real_embedder,
 ) -> None:
     engine = Engine(seed_index.settings, seed_index, real_embedder)  # the default backend
     with TestClient(create_app(engine.settings, engine)) as client:

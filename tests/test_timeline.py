@@ -212,7 +212,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     index = Index(settings, embedder)
     index.ingest()
     built = Engine(settings, index, embedder)
-    built.reader.tagger = fake_entities  # type: ignore[assignment]
+    built.learned.tagger = fake_entities
     built.timeline.pos = fake_pos
     return built
 
@@ -241,9 +241,8 @@ def test_engine_detects_a_timeline_and_lists_events_oldest_first_undated_last(
         for n in event.citations:
             assert by_n[n].date == event.date
             assert event.text == by_n[n].quote  # verbatim, offsets into the article
-            assert engine.index.catalog.text(by_n[n].source)[by_n[n].start : by_n[n].end] == (
-                event.text
-            )
+            article = engine.index.catalog.text(by_n[n].source) or ""
+            assert article[by_n[n].start : by_n[n].end] == event.text
     assert "Football" not in answer.answer and "weather" not in answer.answer
     assert answer.answer.splitlines()[-1].startswith("date unknown: The ECOWAS bloc agreed")
     assert answer.answer.splitlines()[0].startswith("2023-08-06: The ECOWAS bloc set a deadline")

@@ -43,14 +43,14 @@ class Traced(NewerReports):
     found: list[tuple[NewerReport, float]]
     probs: list[tuple[float, float]]  # (newer quote alone, cited quote alone), for the record
 
-    def find(self, question, answer, dates):  # type: ignore[no-untyped-def]
+    def find(self, question, answer, dates):
         self.found, self.probs = [], []
         short = answer.short_answer
         if short is not None and 0 < short.n <= len(answer.citations):
             self.base = max(self._alone(question, answer.citations[short.n - 1]), 1e-9)
         return super().find(question, answer, dates)
 
-    def _one(self, question, passages: Sequence[Passage], *args):  # type: ignore[no-untyped-def]
+    def _one(self, question, passages: Sequence[Passage], *args):
         report, source = super()._one(question, passages, *args)
         if report is not None:
             alone = self._alone(question, report.citation)

@@ -102,7 +102,7 @@ def prepare(squad: Path, cache: VectorCache, seed: int = SEED) -> dict[str, list
     }
 
 
-def _passage(text: str):  # type: ignore[no-untyped-def]
+def _passage(text: str):
     from qa.retrieval import Passage
 
     return Passage("p", "p", text, 0, len(text), None, None, 0.0, None, None)
@@ -151,16 +151,6 @@ def fit(train: Rows, c: float = 1.0, weight: np.ndarray | None = None) -> Reader
     return ReaderModel(
         FEATURES, mean, scale, model.coef_[0].copy(), float(model.intercept_[0]), 0.5
     )
-
-
-def best_per_question(r: Rows, probs: np.ndarray) -> dict[int, tuple[float, bool]]:
-    """Per example: (best probability, whether that sentence is a positive)."""
-    out: dict[int, tuple[float, bool]] = {}
-    for g in np.unique(r.group):
-        idx = np.flatnonzero(r.group == g)
-        k = idx[int(np.argmax(probs[idx]))]
-        out[int(g)] = (float(probs[k]), bool(r.y[k]))
-    return out
 
 
 def choose_threshold(
@@ -253,7 +243,7 @@ def learned_read(reader: object) -> Callable[[str, Sequence[object]], Reading]:
         if not r.chosen:
             return None, 0.0, None
         c = r.chosen[0]
-        text = passages[c.passage].text  # type: ignore[attr-defined]
+        text = passages[c.passage].text
         return c, r.confidence, text[c.short[0] : c.short[1]] if c.short else None
 
     return read

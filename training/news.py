@@ -41,12 +41,12 @@ def split_weeks(weeks: Iterable[str], seed: int = 16) -> dict[str, list[str]]:
     }
 
 
-def load_gold(path: Path, exclude: Collection[str] = ()) -> list[dict]:  # type: ignore[type-arg]
+def load_gold(path: Path, exclude: Collection[str] = ()) -> list[dict]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
     return [r for r in rows if r["id"] not in exclude and r.get("answers")]
 
 
-def example(item: dict, passages: Sequence[Passage]) -> Example:  # type: ignore[type-arg]
+def example(item: dict, passages: Sequence[Passage]) -> Example:
     """One question with its retrieved passages; every sentence holding an answer is a positive."""
     answers = tuple(str(a) for a in item["answers"])
     spans = tuple(
@@ -59,7 +59,7 @@ def example(item: dict, passages: Sequence[Passage]) -> Example:  # type: ignore
     )
 
 
-def examples(items: Sequence[dict], retrieve: Retrieve) -> list[Example]:  # type: ignore[type-arg]
+def examples(items: Sequence[dict], retrieve: Retrieve) -> list[Example]:
     out = []
     for item in items:
         asked = date.fromisoformat(item["date_to"]) if item.get("date_to") else None

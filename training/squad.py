@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.lexical import tokenize
-from qa.retrieval import Passage
+from qa.retrieval import Passage, rrf_vote
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Example:
     answerable: bool
 
 
-def load_articles(path: Path) -> list[dict]:  # type: ignore[type-arg]
+def load_articles(path: Path) -> list[dict]:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         return list(json.load(f)["data"])
 
@@ -69,7 +69,7 @@ def _bm25(
 
 
 def examples(
-    articles: Sequence[dict],  # type: ignore[type-arg]
+    articles: Sequence[dict],
     vectors: dict[str, np.ndarray],
     top_k: int = 5,
     rrf_k: int = 60,
@@ -90,8 +90,7 @@ def examples(
                 by_lex = [i for i in np.argsort(-lexical, kind="stable") if lexical[i] > 0]
                 fused: dict[int, float] = {}
                 for ranking in (list(by_dense), by_lex):
-                    for rank, i in enumerate(ranking[:40]):
-                        fused[int(i)] = fused.get(int(i), 0.0) + 1.0 / (rrf_k + rank + 1)
+                    rrf_vote(fused, [int(i) for i in ranking[:40]], rrf_k)
                 top = sorted(fused, key=lambda i: (-fused[i], i))[:top_k]
                 lex_top = {int(i) for i in by_lex[:40]}
                 passages = tuple(
@@ -128,7 +127,7 @@ def examples(
     return out
 
 
-def texts_to_embed(articles: Sequence[dict]) -> list[str]:  # type: ignore[type-arg]
+def texts_to_embed(articles: Sequence[dict]) -> list[str]:
     out = []
     for article in articles:
         for para in article["paragraphs"]:

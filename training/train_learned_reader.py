@@ -82,7 +82,7 @@ def evaluate(
     return out
 
 
-def news_examples(folder: Path, items: list[dict]) -> list[Example]:  # type: ignore[type-arg]
+def news_examples(folder: Path, items: list[dict]) -> list[Example]:
     """Gold items of a `bench/realtimeqa.py` folder, asked of its index."""
     settings = Settings().model_copy(
         update={

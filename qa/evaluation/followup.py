@@ -20,7 +20,7 @@ def followup_request(item: GoldItem, backend: str, top_k: int | None) -> AskRequ
         date_from=item.date_from,
         date_to=item.date_to,
         as_of=item.as_of,
-        backend=backend,  # type: ignore[arg-type]
+        backend=backend,
     )
 
 

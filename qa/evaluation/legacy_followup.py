@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from qa.reader.entities import Entity, EntityTagger
+from qa.reader.entities import Entity, EntityTagger, Tagger
 from qa.schema import Turn
 from qa.verify import content_words, strip_markers
 
@@ -55,7 +55,7 @@ def _replace(question: str, pattern: re.Pattern[str], name: str) -> str:
     return question[: match.start()] + value + question[match.end() :]
 
 
-def resolve(question: str, previous: str, answer: str, tagger: EntityTagger | None = None) -> str:
+def resolve(question: str, previous: str, answer: str, tagger: Tagger | None = None) -> str:
     """`question` with its first personal and first impersonal reference replaced."""
     tag = tagger or _tagger()
     turns = tag([previous, strip_markers(answer)]) if answer else tag([previous])
@@ -66,9 +66,7 @@ def resolve(question: str, previous: str, answer: str, tagger: EntityTagger | No
     return question
 
 
-def condense_rules(
-    history: Sequence[Turn], question: str, tagger: EntityTagger | None = None
-) -> str:
+def condense_rules(history: Sequence[Turn], question: str, tagger: Tagger | None = None) -> str:
     """A follow-up resolved against the last user question and the answer that followed."""
     users = [k for k, t in enumerate(history) if t.role == "user"]
     if not users or not (_FOLLOW_UP.search(question) or len(question.split()) <= 4):

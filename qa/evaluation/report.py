@@ -130,6 +130,8 @@ def render_markdown(report: Report, earlier: Report | None = None) -> str:
         "",
         "## Settings",
         "",
+        f"Settings hash `{report.settings_hash}`, commit `{report.commit}`.",
+        "",
         _md_table([["setting", "value"], *[[k, v] for k, v in report.settings.items()]]),
     ]
     for backend in report.backends:

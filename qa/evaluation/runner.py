@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -77,6 +78,22 @@ class RetrievalReport(BaseModel):
     mrr: Metric
 
 
+def git_commit(root: Path = Path(__file__).resolve().parents[2]) -> str | None:
+    """The commit of the code in `root` ("+dirty" when tracked files differ from it), or None
+    outside a git checkout (an installed wheel)."""
+    try:
+        git = ["git", "-C", str(root)]
+        head = subprocess.run(
+            [*git, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+        )
+        if head.returncode:
+            return None
+        dirty = subprocess.run([*git, "diff", "--quiet", "HEAD"], timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.returncode else "")
+
+
 class Report(BaseModel):
     """Everything one `qa eval` run measured; saved as report.json."""
 
@@ -87,6 +104,8 @@ class Report(BaseModel):
     top_k: int  # passages handed to the answer step
     recall_k: int = 5  # passages the retrieval metrics look at
     settings: dict[str, Any] = Field(default_factory=dict)
+    settings_hash: str | None = None  # Settings.fingerprint(): every setting that shapes answers
+    commit: str | None = None  # the code's git commit, "+dirty" with uncommitted changes
     retrieval: dict[str, RetrievalReport] = Field(default_factory=dict)
     backends: dict[str, BackendReport] = Field(default_factory=dict)
 
@@ -221,6 +240,8 @@ def run(
         settings={
             key: str(getattr(settings, key)) for key in SETTINGS_SHOWN if hasattr(settings, key)
         },
+        settings_hash=settings.fingerprint() if hasattr(settings, "fingerprint") else None,
+        commit=git_commit(),
     )
     report.retrieval = evaluate_retrieval(engine, gold, recall_k, modes)
     for backend in backends:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Protocol
 
 from qa.errors import BackendError
@@ -14,7 +15,9 @@ if TYPE_CHECKING:
     from qa.retrieval import Passage
     from qa.schema import Turn
 
-PROMPTS = Path(__file__).resolve().parent.parent.parent / "prompts"
+# the top-level prompts/ folder, shipped in the wheel as package data: qa/prompts is a link to it
+# in the repository (so an editable install reads the folder itself) and a copy in a wheel
+PROMPTS: Traversable = files("qa") / "prompts"
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class Generator(Protocol):
 
 
 @lru_cache
-def load_prompt(name: str, folder: Path = PROMPTS) -> str:
+def load_prompt(name: str, folder: Traversable = PROMPTS) -> str:
     path = folder / f"{name}.txt"
     if not path.is_file():
         raise BackendError(f"prompt {name!r} not found at {path}")

@@ -30,13 +30,13 @@ TIMEOUTS = (openai.APITimeoutError, httpx.TimeoutException, concurrent.futures.T
 def openai_model(settings: Settings, base_url: str, model: str, api_key: str) -> BaseChatModel:
     from langchain_openai import ChatOpenAI
 
-    return ChatOpenAI(  # type: ignore[call-arg]
+    return ChatOpenAI(
         base_url=base_url,
         model=model,
-        api_key=api_key,  # type: ignore[arg-type]
+        api_key=api_key,
         timeout=settings.llm_timeout_s,
         max_retries=0,
-        max_tokens=settings.llm_max_tokens,  # type: ignore[arg-type]
+        max_tokens=settings.llm_max_tokens,
         temperature=0.0,
         seed=0,
     )

@@ -24,6 +24,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 from qa.errors import BackendError
+from qa.process import stop_process
 
 log = logging.getLogger(__name__)
 ALIAS = "local"  # the model name the child serves
@@ -130,13 +131,8 @@ class LlamaCppServer:
         return " | ".join(lines[-3:]) or "no output"
 
     def _kill(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        if self._proc is not None:
+            stop_process(self._proc, 10)
 
     def stop(self) -> None:
         """Stop the child (at service shutdown); a later `url()` starts a new one."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -36,6 +36,10 @@ _DATELINE = re.compile(
     r"|\([A-Z][A-Za-z .]*\)\s*(?:[–—-]+\s*)?)"  # (CNN)
     r"(?=[A-Z0-9\"“‘'])"  # and a sentence starts: "ECOWAS — the bloc — said" is no dateline
 )
+
+
+# what the readers call to tag sentences: an EntityTagger, or a test's fake
+Tagger = Callable[[Sequence[str]], list[tuple["Entity", ...]]]
 
 
 def outside_dateline(text: str, entities: Sequence[Entity]) -> tuple[Entity, ...]:

@@ -14,7 +14,6 @@ PERSON = ("PERSON",)
 WHO = ("PERSON", "ORG", "NORP")
 WHEN = ("DATE", "TIME")
 PLACE = ("GPE", "LOC", "FAC")
-NUMBER = ("CARDINAL", "QUANTITY", "MONEY", "PERCENT")
 
 _ORG_NOUNS = (
     r"outlet|company|companies|organi[sz]ation|group|party|parties|agency|agencies|newspaper"

@@ -3,16 +3,17 @@ the best one per sub-question, picks a short answer, and gives the refusal proba
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
 import numpy as np
 
+from qa.config import LearnedReaderStage
 from qa.embedding import Embedder
 from qa.generators.base import Draft
-from qa.reader.entities import Entity, EntityTagger
+from qa.reader.entities import Entity, EntityTagger, Tagger
 from qa.reader.features import FEATURES, Unit, candidates, featurize, type_hits
 from qa.reader.model import ReaderModel, load_model
 from qa.reader.questions import (
@@ -27,7 +28,7 @@ from qa.retrieval import Passage
 
 _TYPE_ANYWHERE = FEATURES.index("type_anywhere")
 _SIMILARITY = ("sim", "sim_gap", "sim_context", "sim_x_lex")  # the features that need vectors
-SHORTLIST = 16  # candidate sentences embedded per question: embedding is most of the cost
+SHORTLIST = LearnedReaderStage().shortlist  # QA_LEARNED__SHORTLIST; see qa/config.py
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,12 @@ class LearnedReader:
         self,
         embedder: Embedder,
         model: ReaderModel | None = None,
-        tagger: EntityTagger | None = None,
+        tagger: Tagger | None = None,
         shortlist: int | None = SHORTLIST,
     ) -> None:
         self.embedder = embedder
         self.model = model or load_model()
-        self.tagger = tagger or EntityTagger()
+        self.tagger: Tagger = tagger or EntityTagger()
         self.shortlist = shortlist
         self._cheap = self.model.ignoring(_SIMILARITY)
 
@@ -178,14 +179,5 @@ class LearnedReader:
                 chosen.append(found)
         return Reading(chosen, confidence if chosen else 0.0)
 
-    def select(self, question: str, passages: Sequence[Passage]) -> list[Scored]:
-        return self.read(question, passages).chosen
-
     def evidence(self, question: str, passages: Sequence[Passage]) -> float:
         return self.read(question, passages).confidence
-
-    def generate(self, question: str, passages: Sequence[Passage]) -> Draft:
-        return to_draft(self.read(question, passages), passages)
-
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
-        yield self.generate(question, passages).text

@@ -50,7 +50,7 @@ def base_path() -> Path:
 def tokenizer() -> PreTrainedTokenizerFast:
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(str(base_path()))  # type: ignore[no-any-return]
+    return AutoTokenizer.from_pretrained(str(base_path()))
 
 
 def fingerprint() -> str:
