@@ -191,7 +191,7 @@ class LexicalIndex:
             return self.live
         lo, hi = date_from or 0, date_to or 99991231
         dated = (self.dates >= lo) & (self.dates <= hi) & (self.dates > 0)
-        return (dated | (self.dates == 0) if undated else dated) & self.live  # type: ignore[no-any-return]
+        return (dated | (self.dates == 0) if undated else dated) & self.live
 
     def scores(self, terms: list[str]) -> np.ndarray:
         """BM25 of every chunk (0 for tombstoned ones); a repeated query word counts again,

@@ -69,13 +69,15 @@ class NewerReports:
             return []
         if limit <= newest:
             return []
-        window = DateFilter(newest + timedelta(days=1), limit, as_of=dates.as_of)
-        passages = self.retriever.search(question, self.tuning.passages, window)
         if not 0 < short.n <= len(answer.citations):
             return []
         cited = answer.citations[short.n - 1]
-        kind = self._label(cited.quote, short.start - cited.start, short.text)
         bar = self.as_well * self._alone(question, cited)
+        if bar > 1.0:  # no quote's probability can clear it: skip the search (most answers)
+            return []
+        window = DateFilter(newest + timedelta(days=1), limit, as_of=dates.as_of)
+        passages = self.retriever.search(question, self.tuning.passages, window)
+        kind = self._label(cited.quote, short.start - cited.start, short.text)
         # what makes the cited quote an answer: the question's words it holds, besides the answer
         anchors = (content_words(question) & content_words(cited.quote)) - content_words(short.text)
         seen = {_norm(short.text)}
