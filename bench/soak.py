@@ -486,6 +486,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         t.join()
     feed.frozen = feed.generation()  # no new entries from here on
     settled = settle(service.url, args.settle_s)
+    monitor(rec, service.url, time.monotonic() + 1, polls, seen)  # the polls since the last look
     checks = final_checks(service.url, key, up)
     stopped = service.stop()
     server.shutdown()
