@@ -12,11 +12,13 @@ PORT ?= 8000
 # a plain `torch` from PyPI is a multi-GB CUDA build.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH_SOURCE := $(if $(PIP_FIND_LINKS),--find-links "$(PIP_FIND_LINKS)",--extra-index-url $(TORCH_INDEX) --index-strategy unsafe-best-match)
+# Where PYTHONDONTWRITEBYTECODE is set, no .pyc is ever written and every `qa` command compiles
+# what it imports, every time: install with UV_COMPILE_BYTECODE=1 there (docs/benchmarks.md).
 SYNC = $(UV) pip sync -q -p $(PY) --require-hashes $(TORCH_SOURCE)
 EDITABLE = $(UV) pip install -q -p $(PY) --no-deps -e .
 COMPILE = $(UV) pip compile -q pyproject.toml --python-version 3.11 --generate-hashes --no-header $(TORCH_SOURCE) $(UPGRADE)
 
-.PHONY: setup setup-dev serve ingest test test-fast lint lock bench-ingest smoke
+.PHONY: setup setup-dev serve ingest test test-fast lint lock bench-ingest bench-cli smoke docs-screenshots
 setup: $(VENV)/.base
 setup-dev: $(VENV)/.dev
 
@@ -69,3 +71,16 @@ lock: | $(UV)
 
 bench-ingest: setup-dev
 	$(PY) bench/ingest.py
+
+# `qa --help`, `qa stats`, `qa ask` wall times against `python -c pass` and `import torch`.
+bench-cli: setup-dev
+	$(PY) bench/cli_start.py
+
+# The docs' screenshots, from a real run: a real `qa serve` on the seeds in Chromium (the
+# README's First run at desktop and phone width, and a timeline answer), copied into docs/.
+SHOTS := test-results/browser
+docs-screenshots: setup-dev
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_browser_first_run.py \
+		"tests/test_browser.py::test_a_timeline_question_is_drawn_as_dated_events_oldest_first"
+	cp $(SHOTS)/chat-empty.png $(SHOTS)/chat-answer.png $(SHOTS)/timeline.png \
+		$(SHOTS)/chat-empty-phone.png $(SHOTS)/chat-answer-phone.png $(SHOTS)/timeline-phone.png docs/

@@ -101,6 +101,13 @@ class Settings(BaseSettings):
         description="Look for newer articles (up to as_of) that answer a question differently "
         "and list them under the answer (`newer`).",
     )
+    newer_as_well: float | None = Field(
+        None,
+        ge=0.0,
+        description="Newer reports: how well, read alone, a newer quote must answer compared "
+        "with the cited one (a share of its probability); unset means qa.newer.AS_WELL, fitted "
+        "on the changing-facts dev half.",
+    )
     relevance_floor: float = Field(
         0.1,
         description="Minimum question-sentence similarity of an LLM answer sentence; "
@@ -113,7 +120,19 @@ class Settings(BaseSettings):
     api_key: str | None = Field(None, description="When set, write endpoints require it.")
     api_key_required_for_read: bool = Field(False, description="Extend the API key to reads.")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
+    suggestion_checks: int = Field(
+        12,
+        ge=0,
+        le=100,
+        description="Candidate suggested questions asked at startup (warm-up) to keep the "
+        "first 4 the service answers; 0 = no suggestions.",
+    )
     rate_limit: str = Field("60/minute", description="Per-client limit, e.g. 60/minute; 0 = off.")
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where the rate limit counts (a `limits` storage URI): memory:// counts per "
+        "process; redis://host:port/0 shares one count between replicas.",
+    )
     rescan_seconds: int = Field(0, ge=0, description="Rescan corpus_dir every N s; 0 = off.")
     max_body_bytes: int = Field(10_000_000, ge=1024, description="Largest request body.")
     max_upload_bytes: int = Field(5_000_000, ge=1024, description="Largest uploaded file.")

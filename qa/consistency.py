@@ -72,7 +72,7 @@ def _chunk_differences(index: Index) -> list[str]:
         chroma.add(chunk.chunk_id)
         per_source[chunk.meta.source] += 1
     records = index.records.list_keys()
-    lexical = index.lexical().chunk_ids
+    lexical = index.lexical().live_ids()
     for name, ids in (("record manager", records), ("BM25 state", lexical)):
         repeated = [i for i, n in Counter(ids).items() if n > 1]
         if repeated:

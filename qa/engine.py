@@ -17,7 +17,7 @@ from qa.generators.base import Draft, Generator
 from qa.generators.extractive import ExtractiveGenerator
 from qa.headers import lead
 from qa.indexing import Index
-from qa.newer import NewerReports
+from qa.newer import AS_WELL, NewerReports
 from qa.reader.neural import FallbackReader, NeuralReader
 from qa.reader.reader import LearnedReader, Reader, to_draft
 from qa.retrieval import Mode, Passage, Retriever
@@ -67,7 +67,10 @@ class Engine:
         self.timeline = Timeline(index, embedder, learned, self.verifier, settings)
         # newer reports compare how well two quotes answer, read alone: the learned reader's
         # probabilities, at its own validated threshold
-        self.newer = NewerReports(self.retriever, learned, self.verifier, learned.threshold)
+        as_well = AS_WELL if settings.newer_as_well is None else settings.newer_as_well
+        self.newer = NewerReports(
+            self.retriever, learned, self.verifier, learned.threshold, as_well
+        )
         self.generators: dict[str, Generator] = {"extractive": self.extractive}
         self.generators.update(generators or {})
         self.factories: dict[str, Factory] = {
@@ -176,10 +179,11 @@ class Engine:
         return answer
 
     def stream(self, request: AskRequest) -> Iterator[tuple[str, object]]:
-        """("token", text) as sentences pass verification (with one ("short", ShortAnswer)
-        before the first token that holds it), then ("final", Answer); for a timeline,
-        ("timeline", TimelineEvent) per line instead of tokens. The question is asked as of
-        `request.as_of` (default: today), which the final Answer states."""
+        """("token", text) as sentences pass verification, each preceded by ("citation",
+        Citation) for every citation it is the first to use and, once, by ("short",
+        ShortAnswer) as soon as a verified citation holds it; then ("final", Answer); for a
+        timeline, ("timeline", TimelineEvent) per line instead of tokens. The question is
+        asked as of `request.as_of` (default: today), which the final Answer states."""
         moment = request.as_of or self.today()
         for kind, value in self._stream(request.model_copy(update={"as_of": moment})):
             if kind == "final" and isinstance(value, Answer):
@@ -291,13 +295,17 @@ class Engine:
     def _verified(
         builder: CitationBuilder, sentences: Iterator[str], first: bool, draft: Draft
     ) -> Iterator[tuple[str, object]]:
-        """("token", sentence) for each sentence that passes verification, preceded once by
-        ("short", ShortAnswer) as soon as a verified citation holds the short answer."""
+        """("token", sentence) for each sentence that passes verification, preceded by
+        ("citation", Citation) for the citations it is the first to use and once by ("short",
+        ShortAnswer) as soon as a verified citation holds the short answer."""
         for sentence in sentences:
             checked = time.perf_counter()
+            known = len(builder.citations)
             kept = builder.add(sentence)
             builder.verify_ms += _ms(checked)
             if kept:
+                for citation in builder.citations[known:]:
+                    yield "citation", citation
                 if not builder.short_sent and (short := builder.short_answer(draft)):
                     builder.short_sent = True
                     yield "short", short

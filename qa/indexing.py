@@ -11,12 +11,11 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filelock import AcquireReturnProxy, FileLock, Timeout
-from langchain_classic.indexes import SQLRecordManager
-from langchain_core.documents import Document
-from langchain_core.indexing import index as lc_index
 
 from qa.catalog import ArticleRow, Catalog, make_engine
 from qa.chunking import chunk_article
@@ -27,8 +26,12 @@ from qa.errors import BusyError, InputError, NotFoundError
 from qa.index_files import MODEL_KEY, Stats, folder_bytes
 from qa.ingest_report import IngestReport
 from qa.lexical import LexicalIndex
-from qa.store import ChunkStore, open_client
+from qa.segments import SegmentBuilder
+from qa.store import ChunkStore, StoredChunk, open_client
 from qa.uploads import check_uploads
+
+if TYPE_CHECKING:
+    from langchain_classic.indexes import SQLRecordManager
 
 Progress = Callable[[int, int], None]
 GROUP_CHUNKS = 256  # chunks per index() call: one embedding batch series, one cleanup scope
@@ -67,11 +70,20 @@ class Index:
         self.store = ChunkStore(settings, embedder)
         engine = make_engine(settings.db_url)
         self.catalog = Catalog(engine)
-        self.records = SQLRecordManager(f"chroma/{settings.collection}", engine=engine)
-        self.records.create_schema()
+        self._engine = engine
         self.lock = FileLock(str(settings.index_dir / ".ingest.lock"))
         self.bm25_dir = settings.index_dir / "bm25"
         self._lexical: LexicalIndex | None = None
+
+    @cached_property
+    def records(self) -> SQLRecordManager:
+        """LangChain's record manager, opened on first use: only writes and `qa verify` need it,
+        so answering never imports LangChain's indexing (about 4 s without compiled bytecode)."""
+        from langchain_classic.indexes import SQLRecordManager
+
+        records = SQLRecordManager(f"chroma/{self.settings.collection}", engine=self._engine)
+        records.create_schema()
+        return records
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -84,7 +96,7 @@ class Index:
         """The current BM25 index, reloaded when an ingest (here or in a replica) replaced it."""
         version = self.catalog.get_state("bm25_version")
         if self._lexical is None or self._lexical.version != (version or ""):
-            self._lexical = LexicalIndex.load(self.bm25_dir, version)
+            self._lexical = LexicalIndex.load(self.bm25_dir, version, reuse=self._lexical)
         return self._lexical
 
     def article(self, source: str) -> tuple[ArticleRow, str]:
@@ -175,11 +187,23 @@ class Index:
         if self.catalog.get_state(MODEL_KEY) != self.embedder.name:  # read by `qa stats`
             self.catalog.set_state(MODEL_KEY, self.embedder.name)
         dirty = self.catalog.get_state("dirty") == "1"
-        if not (todo or gone or dirty):
+        # BM25 grows by the chunks written here unless an ingest died mid-way or the manifest
+        # is missing (an index of an older version): then it is rebuilt
+        stale = self.lexical().version != (self.catalog.get_state("bm25_version") or "")
+        if not (todo or gone or dirty or stale):
             return
+        grow = not (dirty or stale)
         self.catalog.set_state("dirty", "1")
+        dropped: set[str] = set()
+        added = SegmentBuilder()
         for source in gone:
-            report.chunks_deleted += self._drop_source(source)
+            report.chunks_deleted += self._drop_source(source, dropped)
+        replaced = [a.source for a in todo if a.source in rows]
+        for start in range(0, len(replaced), 500):
+            dropped.update(self.records.list_keys(group_ids=replaced[start : start + 500]))
+        from langchain_core.documents import Document
+        from langchain_core.indexing import index as lc_index
+
         done = 0
         for group in self._groups(todo):
             docs: list[Document] = []
@@ -210,12 +234,17 @@ class Index:
             # counted here, not by the embedder: questions are embedded meanwhile by the same one
             report.embedded += result["num_added"] + result["num_updated"]
             report.chunks_deleted += result["num_deleted"]
+            for doc in docs if grow else ():
+                added.add(StoredChunk(str(doc.id), doc.page_content, doc.metadata))
             for article, count in zip(group, counts, strict=True):
                 self.catalog.put(article, count)
             done += len(group)
             if progress:
                 progress(done, len(todo))
-        self._rebuild_lexical()
+        if grow:
+            self._grow_lexical(added, dropped)
+        else:
+            self._rebuild_lexical()
         self.catalog.set_state("dirty", "0")
 
     @staticmethod
@@ -231,23 +260,39 @@ class Index:
         if group:
             yield group
 
-    def _drop_source(self, source: str) -> int:
+    def _drop_source(self, source: str, dropped: set[str]) -> int:
+        """Delete one article's chunks; their ids join `dropped` (BM25 tombstones)."""
         deleted = 0
         while keys := self.records.list_keys(group_ids=[source], limit=1000):
             self.store.delete(keys)
             self.records.delete_keys(keys)
+            dropped.update(keys)
             deleted += len(keys)
         # chunks written to Chroma by an ingest that died before recording them
         orphans = [c.chunk_id for c in self.store.get(where={"source": source})]
         self.store.delete(orphans)
+        dropped.update(orphans)
         self.catalog.remove(source)
         return deleted + len(orphans)
 
-    def _rebuild_lexical(self) -> None:
-        lexical = LexicalIndex.build(self.store.iter_all(), self.bm25_dir)
+    def _publish_lexical(self, lexical: LexicalIndex) -> None:
+        previous = self.catalog.get_state("bm25_version")
         self.catalog.set_state("bm25_version", lexical.version)
-        LexicalIndex.prune(self.bm25_dir, keep=lexical.version)
+        # the previous version stays on disk for replicas that have not reloaded yet
+        LexicalIndex.prune(self.bm25_dir, keep={lexical.version, previous or ""})
         self._lexical = lexical
+
+    def _grow_lexical(self, added: SegmentBuilder, dropped: set[str]) -> None:
+        """New chunks as one more segment, replaced ones tombstoned; then, published, merge
+        segments of one size class if enough piled up (published again)."""
+        lexical = self.lexical().grow(self.bm25_dir, added, dropped)
+        self._publish_lexical(lexical)
+        merged = lexical.compact(self.bm25_dir)
+        if merged is not lexical:
+            self._publish_lexical(merged)
+
+    def _rebuild_lexical(self) -> None:
+        self._publish_lexical(LexicalIndex.build(self.store.iter_all(), self.bm25_dir))
 
     def delete(self, source: str, wait: float = 60.0) -> IngestReport:
         """Remove one article (or every record of a dump file): its chunks, and its file.
@@ -271,13 +316,18 @@ class Index:
             )
         report = IngestReport()
         with self._locked(wait):
+            dirty = self.catalog.get_state("dirty") == "1"
             self.catalog.set_state("dirty", "1")
+            dropped: set[str] = set()
             for one in sorted(sources):
-                report.chunks_deleted += self._drop_source(one)
+                report.chunks_deleted += self._drop_source(one, dropped)
                 report.deleted.append(one)
             if path is not None:
                 path.unlink(missing_ok=True)
-            self._rebuild_lexical()
+            if dirty:
+                self._rebuild_lexical()
+            else:
+                self._grow_lexical(SegmentBuilder(), dropped)
             self.catalog.set_state("dirty", "0")
         return report
 
@@ -316,6 +366,8 @@ class Index:
             client.delete_collection(settings.collection)
         engine = make_engine(settings.db_url)
         Catalog(engine).clear()
+        from langchain_classic.indexes import SQLRecordManager
+
         records = SQLRecordManager(f"chroma/{settings.collection}", engine=engine)
         records.create_schema()
         while keys := records.list_keys(limit=10_000):

@@ -1,7 +1,9 @@
-"""Per-client rate limit of the HTTP service (`QA_RATE_LIMIT`), a moving window in memory.
+"""Per-client rate limit of the HTTP service (`QA_RATE_LIMIT`), a moving window.
 
-One process, one window per client address; behind a reverse proxy the address is the one
-uvicorn puts in the ASGI scope (see `--proxy-headers` / `--forwarded-allow-ips` in the README).
+Counted in memory (one process) or, with `QA_RATE_LIMIT_STORAGE=redis://...`, in Redis: one
+count shared by every replica. One window per client address; behind a reverse proxy the
+address is the one uvicorn puts in the ASGI scope (see `--proxy-headers` /
+`--forwarded-allow-ips` in the README).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import limits
-from limits.storage import MemoryStorage
+from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -49,13 +51,20 @@ def parse_rate(text: str) -> Rate | None:
 
 class MovingWindow:
     """At most `rate.count` hits per client within any `rate.seconds` window: the `limits`
-    library's moving-window strategy over in-memory storage (one process)."""
+    library's moving-window strategy over `storage` (a `limits` URI: memory://, redis://...)."""
 
-    def __init__(self, rate: Rate) -> None:
+    def __init__(self, rate: Rate, storage: str = "memory://") -> None:
         self.rate = rate
         unit = next(u for u, s in UNITS.items() if s == rate.seconds)
         self.item = limits.parse(f"{rate.count}/{unit}")
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        try:
+            backend = storage_from_string(storage)
+        except (ValueError, limits.errors.ConfigurationError) as exc:
+            raise InputError(
+                f"QA_RATE_LIMIT_STORAGE {storage!r} is not a usable `limits` storage ({exc}); "
+                "use memory:// or redis://host:port/0"
+            ) from exc
+        self.limiter = MovingWindowRateLimiter(backend)
 
     def hit(self, client: str) -> float:
         """Record a hit; 0.0 if admitted, else the seconds until the client may retry."""

@@ -6,19 +6,18 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 
 from qa.dates import DateFilter
 from qa.embedding import Embedder
 from qa.indexing import Index
 from qa.injection import Spans, flag_spans
 from qa.store import StoredChunk
+
+if TYPE_CHECKING:
+    from langchain_core.documents import Document
 
 Mode = Literal["hybrid", "dense", "lexical"]
 
@@ -60,6 +59,8 @@ class Passage:
         )
 
     def to_document(self) -> Document:
+        from langchain_core.documents import Document
+
         meta = {k: v for k, v in vars(self).items() if k != "text"}
         meta["date"] = self.date.isoformat() if self.date else None
         return Document(page_content=self.text, metadata=meta, id=self.chunk_id)
@@ -157,7 +158,7 @@ class Retriever:
             if len(kept) >= self.candidates or len(hits) < fetch:  # exact: enough, or all
                 return kept[: self.candidates]
         if total and count <= self.ids_up_to:
-            ids = [lexical.chunk_ids[i] for i in np.flatnonzero(inside)]
+            ids = [str(lexical.chunk_ids[i]) for i in np.flatnonzero(inside)]
             if count <= self.exact_up_to:
                 return store.nearest_among(vector, ids, self.candidates)
             return store.search(vector, self.candidates, ids=ids)
@@ -244,20 +245,11 @@ class Retriever:
         return [next(boosted) if cid in is_dated else cid for cid in order]
 
 
-class NewsRetriever(BaseRetriever):
-    """The hybrid retriever as a LangChain retriever: `Document`s carrying the chunk metadata."""
+def __getattr__(name: str) -> Any:
+    """`NewsRetriever`, the LangChain face, imported on first use: `qa ask` and the service do
+    not load LangChain's retriever classes (about 2 s of imports without compiled bytecode)."""
+    if name == "NewsRetriever":
+        from qa.lc_retriever import NewsRetriever
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    retriever: Retriever
-    top_k: int = 5
-    date_from: date | None = None
-    date_to: date | None = None
-    as_of: date | None = None
-    mode: Mode = "hybrid"
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[Document]:
-        dates = DateFilter(self.date_from, self.date_to, as_of=self.as_of)
-        return [p.to_document() for p in self.retriever.search(query, self.top_k, dates, self.mode)]
+        return NewsRetriever
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

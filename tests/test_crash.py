@@ -66,7 +66,7 @@ def snapshot(index_dir: Path, corpus: Path, embedder: Embedder, into: Path) -> S
     return State(
         chunks=frozenset(c.chunk_id for c in index.store.iter_all()),
         records=tuple(sorted(index.records.list_keys())),
-        lexical=tuple(sorted(index.lexical().chunk_ids)),
+        lexical=tuple(sorted(index.lexical().live_ids())),
         catalog={s: (r.content_hash, r.chunk_count) for s, r in rows.items()},
         problems=verify_index(index),
     )

@@ -257,13 +257,15 @@ def test_cli_ask_refusal_and_bad_input(cli_env: dict[str, str]) -> None:
 def test_stream_tokens_concatenate_to_the_final_answer(engine: Engine, question: str) -> None:
     events = list(engine.stream(AskRequest(question=question)))
     kinds = [kind for kind, _ in events]
-    assert kinds[-1] == "final" and set(kinds[:-1]) <= {"token", "short"}
+    assert kinds[-1] == "final" and set(kinds[:-1]) <= {"token", "short", "citation"}
     assert kinds.count("short") <= 1 and "token" in kinds
     final = events[-1][1]
     assert isinstance(final, Answer)
     assert "".join(str(value) for kind, value in events if kind == "token") == final.answer
     shorts = [value for kind, value in events if kind == "short"]
     assert shorts == ([final.short_answer] if final.short_answer else [])
+    # each citation is announced once, before the first sentence that uses it
+    assert [value for kind, value in events if kind == "citation"] == final.citations
 
 
 @pytest.mark.slow

@@ -56,7 +56,7 @@ def _assert_consistent(index: Index) -> None:
     assert set(ids) == set(rows)
     assert {s: len(v) for s, v in ids.items()} == {s: r.chunk_count for s, r in rows.items()}
     assert set(index.records.list_keys()) == all_ids
-    assert set(index.lexical().chunk_ids) == all_ids
+    assert set(index.lexical().live_ids()) == all_ids
 
 
 @pytest.fixture
@@ -195,7 +195,7 @@ def test_deleting_one_file_removes_only_its_chunks(built: Index, real_embedder: 
     assert index.store.get(where={"source": S001}) == []
     assert S001 not in index.catalog.rows()
     assert after == {s: ids for s, ids in before.items() if s != S001}
-    assert not set(index.lexical().chunk_ids) & before[S001]
+    assert not set(index.lexical().live_ids()) & before[S001]
     _assert_consistent(index)
 
 

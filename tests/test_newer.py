@@ -13,16 +13,26 @@ from fastapi.testclient import TestClient
 from qa.api import create_app
 from qa.cli.answer import render
 from qa.engine import Engine
-from qa.newer import _norm
+from qa.newer import AS_WELL, _norm
 from qa.schema import AskRequest
 from tests.test_as_of import QUESTION, SEP, TODAY, build_engine
 
 OCTOBER = date(2023, 10, 1)  # aug.txt (1,100) and sep.txt (1,000) are indexed by then
+# These tests check the listing, its checks and its faces on a hash-embedded corpus, at the
+# hand-set bar of the seeds: the September quote answers 1.3 times as well as the August one
+# read alone. The fitted qa.newer.AS_WELL (7.55, changing-facts dev half) would drop it: that
+# bar is measured by `qa eval --gold eval/gold/changing-dev.jsonl` (docs/evaluation.md).
+PLUMBING_BAR = 0.8
+
+
+def plumbed(engine: Engine) -> Engine:
+    engine.newer.as_well = PLUMBING_BAR
+    return engine
 
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return build_engine(tmp_path_factory)
+    return plumbed(build_engine(tmp_path_factory))
 
 
 def test_a_newer_article_that_answers_differently_is_listed(engine: Engine) -> None:
@@ -52,10 +62,20 @@ def test_a_question_about_a_past_range_gets_no_newer_report(engine: Engine) -> N
 
 
 def test_newer_reports_can_be_switched_off(engine: Engine) -> None:
-    settings = engine.settings.model_copy(update={"newer_reports": False})
-    quiet = Engine(settings, engine.index, engine.embedder)
+    on = {"newer_as_well": PLUMBING_BAR}  # the setting reaches the bar, and the switch wins
+    loud = Engine(engine.settings.model_copy(update=on), engine.index, engine.embedder)
+    loud.reader.tagger = engine.reader.tagger
+    assert loud.newer.as_well == PLUMBING_BAR
+    assert loud.ask(AskRequest(question=QUESTION, as_of=OCTOBER)).newer != []
+    off = on | {"newer_reports": False}
+    quiet = Engine(engine.settings.model_copy(update=off), engine.index, engine.embedder)
     quiet.reader.tagger = engine.reader.tagger
     assert quiet.ask(AskRequest(question=QUESTION, as_of=OCTOBER)).newer == []
+
+
+def test_the_bar_is_the_fitted_constant_unless_set(engine: Engine) -> None:
+    default = Engine(engine.settings, engine.index, engine.embedder)
+    assert engine.settings.newer_as_well is None and default.newer.as_well == AS_WELL
 
 
 def test_a_newer_number_about_something_else_is_not_listed(
@@ -67,7 +87,7 @@ def test_a_newer_number_about_something_else_is_not_listed(
             "Chad has 2,000 troops in Niger, officials said. Markets in Niamey were calm.\n"
         )
     }
-    engine = build_engine(tmp_path_factory, chad)
+    engine = plumbed(build_engine(tmp_path_factory, chad))
     answer = engine.ask(AskRequest(question=QUESTION, as_of=date(2023, 10, 25)))
     assert answer.short_answer and answer.short_answer.text == "1,000"  # sep.txt, the newest
     # the Chad article is newer and holds a number of troops, but not the United States'

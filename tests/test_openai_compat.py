@@ -3,6 +3,7 @@ talking to the real server (uvicorn on a free loopback port) with the real engin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -148,6 +149,28 @@ def test_openai_client_streams_the_same_cited_answer(client: openai.OpenAI) -> N
     assert "".join(pieces) == whole.choices[0].message.content
     assert whole.usage is not None and chunks[-1].usage == whole.usage
     assert whole.usage.completion_tokens > 0 and whole.usage.prompt_tokens > 0
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_openai_stream_sends_the_same_pieces_as_ask_stream(client: openai.OpenAI) -> None:
+    """Extractive default: role, the bold short answer line, one chunk per verified sentence,
+    then the moment and the sources on the last chunk (a compound question of our own: two
+    sentences from two articles)."""
+    question = "Who is Niger's coup leader and what did Victoria Nuland say about President Bazoum?"
+    messages: Any = [{"role": "user", "content": question}]
+    chunks = list(client.chat.completions.create(model="news-qa", messages=messages, stream=True))
+    pieces = [c.choices[0].delta.content or "" for c in chunks]
+    last = chunks[-1].model_extra or {}
+    short = last["short_answer"]
+    assert short and pieces[1] == f"**{short['text']}** [{short['n']}]\n\n"
+    sentences = pieces[2:-1]
+    assert len(sentences) == 2 and all(re.search(r"\[\d+\]$", p) for p in sentences)
+    assert pieces[-1].startswith("\n\n(") and "Sources:" in pieces[-1]
+    whole = client.chat.completions.create(model="news-qa", messages=messages)
+    content = whole.choices[0].message.content or ""
+    assert "".join(pieces) == content
+    assert content.startswith(pieces[1] + "".join(sentences) + "\n\n(")
 
 
 @pytest.mark.slow

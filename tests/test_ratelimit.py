@@ -43,7 +43,10 @@ def test_a_refused_hit_does_not_count() -> None:
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The service at 5 requests a minute over the seeds indexed with the hash embedder."""
-    settings = make_settings(tmp_path_factory.mktemp("limited"), rate_limit="5/minute")
+    # no suggested questions: they would load the reader's models to ask them
+    settings = make_settings(
+        tmp_path_factory.mktemp("limited"), rate_limit="5/minute", suggestion_checks=0
+    )
     embedder = HashEmbedder()
     index = Index(settings, embedder)
     index.ingest()
@@ -83,3 +86,19 @@ def test_only_answers_and_writes_cost_a_hit() -> None:
     for path in ("/", "/static/app.css", "/healthz", "/readyz", "/metrics", "/documents"):
         assert not costs_work("GET", path) and not costs_work("HEAD", path), path
     assert not costs_work("OPTIONS", "/ask")  # a CORS preflight: its POST is counted
+
+
+def test_a_storage_uri_that_limits_cannot_use_is_refused_by_name() -> None:
+    """QA_RATE_LIMIT_STORAGE: memory:// (per process) by default, redis://... shared by
+    replicas (tests/test_replicas.py runs it on a real Redis)."""
+    from qa.config import Settings
+    from qa.errors import InputError
+    from qa.ratelimit import MovingWindow, parse_rate
+
+    assert Settings().rate_limit_storage == "memory://"
+    rate = parse_rate("2/minute")
+    assert rate is not None
+    window = MovingWindow(rate, "memory://")
+    assert [window.hit("a") == 0.0 for _ in range(3)] == [True, True, False]
+    with pytest.raises(InputError, match="QA_RATE_LIMIT_STORAGE 'mongo-ish://x'"):
+        MovingWindow(rate, "mongo-ish://x")

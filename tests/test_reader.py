@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from qa.errors import BackendError
+from qa.evaluation.legacy_followup import condense_rules, resolve
 from qa.reader.entities import Entity, outside_dateline
 from qa.reader.features import FEATURES, candidates, featurize
-from qa.reader.followup import condense_rules, resolve
 from qa.reader.model import MODEL_PATH, ReaderModel, load_model
 from qa.reader.questions import analyse, expected_labels
 from qa.reader.reader import LearnedReader

@@ -126,3 +126,25 @@ def test_question_ids_name_the_sample_prepare_keeps(tmp_path: Path) -> None:
 def test_missing_data_folder_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(eval_app, ["prepare-realtimeqa", "--data", str(tmp_path / "no")])
     assert result.exit_code == 2 and "questions.jsonl is missing" in result.output
+
+
+def test_an_article_list_keeps_only_those_articles_and_writes_no_gold(tmp_path: Path) -> None:
+    data = data_folder(tmp_path)
+    listed = tmp_path / "changing-articles.txt"
+    listed.write_text(f"# my corpus\n{article_id(LATE)}\n{article_id(OTHER)}  # the winner\n")
+    result = CliRunner().invoke(
+        eval_app,
+        ["prepare-realtimeqa", "--data", str(data), "--out", str(tmp_path / "c"),
+         "--articles", str(listed)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    records = [json.loads(x) for x in (tmp_path / "c/corpus/rtqa.jsonl").read_text().splitlines()]
+    assert {r["id"] for r in records} == {article_id(LATE), article_id(OTHER)}
+    assert not (tmp_path / "c/gold.jsonl").exists() and "qa ingest" in result.output
+    listed.write_text("0000000000000000\n")  # an id the data does not hold is an error
+    failed = CliRunner().invoke(
+        eval_app,
+        ["prepare-realtimeqa", "--data", str(data), "--out", str(tmp_path / "d"),
+         "--articles", str(listed)],
+    )  # fmt: skip
+    assert failed.exit_code != 0 and "0000000000000000" in failed.output

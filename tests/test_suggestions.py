@@ -1,11 +1,14 @@
 """Suggested questions for the empty chat page, and the small routes the page uses.
 
-The routes run against an index of the seeds built with the hash embedder: no model loads.
+The filter is tested with a scripted answerer (fast); the candidates with spaCy, and the
+suggestions end to end over the real seed index with the default backend (slow). The page
+routes run against an index of the seeds built with the hash embedder: no model loads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -15,34 +18,101 @@ from fastapi.testclient import TestClient
 from qa.api import create_app
 from qa.engine import Engine
 from qa.indexing import Index
-from qa.suggestions import suggested_questions, topic
+from qa.suggestions import Article, Suggestions, candidates, keep_answered, truecase
 from tests.conftest import HashEmbedder, make_settings
 
-S004_TITLE = "Niger’s Coup Leader Seeks Russian Support, While Algeria Warns of Intervention Threat"
+
+class ScriptedAnswers:
+    """A fake engine's yes/no: answers the questions it was given, refuses the rest, and
+    remembers what it was asked."""
+
+    def __init__(self, answered: set[str]) -> None:
+        self.answered = answered
+        self.asked: list[str] = []
+
+    def __call__(self, question: str) -> bool:
+        self.asked.append(question)
+        return question in self.answered
 
 
-def test_topic_is_the_first_clause_of_a_title() -> None:
-    assert topic(S004_TITLE) == "Niger’s Coup Leader Seeks Russian Support"
-    assert topic("Junta closes airspace.") == "Junta closes airspace"
-    assert len(topic("word " * 40, limit=30)) <= 31
+def test_the_filter_keeps_the_first_answered_in_order_and_asks_no_more_than_needed() -> None:
+    questions = [f"q{i}?" for i in range(10)]
+    engine = ScriptedAnswers({"q1?", "q2?", "q4?", "q5?", "q6?"})
+    assert keep_answered(questions, engine, count=3, checks=10) == ["q1?", "q2?", "q4?"]
+    assert engine.asked == questions[:5]  # stops once three are kept
+    engine = ScriptedAnswers({"q1?", "q8?"})
+    assert keep_answered(questions, engine, count=4, checks=5) == ["q1?"]  # at most 5 asked
+    assert engine.asked == questions[:5]
+    assert keep_answered(questions, ScriptedAnswers(set()), count=4) == []
+    assert keep_answered(questions, engine, seconds=-1) == []  # past its time: asks nothing
 
 
-def test_suggestions_are_newest_first_one_per_article_without_stubs() -> None:
-    questions = suggested_questions(
-        [
-            ("Old news about the border", date(2020, 1, 1)),
-            ("Undated piece about the junta", None),
-            (S004_TITLE, date(2023, 8, 6)),
-            ("Too short", date(2024, 1, 1)),
-            ("Niger’s Coup Leader Seeks Russian Support, again", date(2023, 8, 7)),
-        ],
-        count=3,
+def test_suggestions_are_made_once_per_set_of_articles() -> None:
+    articles = [Article("A", "a text", date(2023, 1, 1))]
+    made: list[int] = []
+
+    def make(given: Sequence[Article]) -> list[str]:
+        made.append(len(given))
+        return [f"Who wrote {a.title}?" for a in given] + ["Never answered?"]
+
+    engine = ScriptedAnswers({"Who wrote A?", "Who wrote B?"})
+    suggestions = Suggestions(lambda: list(articles), engine, make=make)
+    assert suggestions.questions() == ["Who wrote A?"]
+    assert suggestions.questions() == ["Who wrote A?"] and made == [1]  # not asked again
+    articles.append(Article("B", "b text", None))  # an upload
+    assert suggestions.questions() == ["Who wrote A?", "Who wrote B?"] and made == [1, 2]
+    off = Suggestions(lambda: list(articles), engine, checks=0, make=make)
+    assert off.questions() == [] and made == [1, 2]  # QA_SUGGESTION_CHECKS=0: nothing made
+
+
+def test_a_title_cased_headline_is_read_in_the_articles_own_case() -> None:
+    text = "The coup leader visited Mali. The coup leader met Wagner. Algeria warned."
+    assert truecase("Coup Leader Visits Mali", text) == "Coup leader Visits Mali"
+    assert truecase("Algeria Warns", text) == "Algeria Warns"
+
+
+@pytest.mark.slow
+def test_candidates_ask_who_what_when_about_an_articles_entities_and_events() -> None:
+    article = Article(
+        None,
+        "The Zarmaganda Works Company dredged the river harbour of Niamey on Friday. "
+        "Its director Amadou Sekou Bello said barges of 400 tonnes can dock again.",
+        date(2023, 12, 5),
     )
-    assert questions == [
-        "What do the articles say about “Niger’s Coup Leader Seeks Russian Support”?",
-        "What do the articles say about “Old news about the border”?",
-        "What do the articles say about “Undated piece about the junta”?",
-    ]
+    found = candidates([article])
+    assert "When did the Zarmaganda Works Company dredge the river harbour of Niamey?" in found
+    assert "Who dredged the river harbour of Niamey?" in found
+    assert "Who is Amadou Sekou Bello?" in found
+    assert found == candidates([article])  # deterministic
+    assert not any("What do the articles say" in q for q in found)
+
+
+@pytest.mark.slow
+def test_every_seed_suggestion_is_answered_and_names_an_indexed_article(
+    seed_index,
+    real_embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    engine = Engine(seed_index.settings, seed_index, real_embedder)  # the default backend
+    with TestClient(create_app(engine.settings, engine)) as client:
+        questions = client.get("/suggestions").json()["questions"]
+        assert len(questions) == 4, questions
+        assert client.get("/suggestions").json()["questions"] == questions  # deterministic
+        for question in questions:
+            assert re.match(r"(Who|What|When) ", question) and question.endswith("?")
+            assert "What do the articles say" not in question
+            answer = client.post("/ask", json={"question": question}).json()
+            assert answer["refused"] is False and answer["citations"], (question, answer)
+    # each one names an entity or a title word of an indexed article
+    from qa.reader.entities import load_nlp
+
+    catalog = seed_index.catalog
+    names = set()
+    for row in catalog.rows().values():
+        names |= {e.text for e in load_nlp()(catalog.text(row.source) or "").ents}
+        names |= set((row.title or "").split())
+    names = {n for n in names if n[:1].isupper() and len(n) > 2}
+    for question in questions:
+        assert any(name in question for name in names), question
 
 
 @pytest.fixture(scope="module")
@@ -53,15 +123,6 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     index.ingest()
     with TestClient(create_app(settings, Engine(settings, index, embedder))) as test_client:
         yield test_client
-
-
-def test_suggestions_route_offers_questions_from_the_seeds(client: TestClient) -> None:
-    questions = client.get("/suggestions").json()["questions"]
-    assert len(questions) == 4
-    assert "What do the articles say about “Niger’s Coup Leader Seeks Russian Support”?" in (
-        questions
-    )
-    assert all(q.startswith("What do the articles say about “") for q in questions)
 
 
 def test_favicon_is_served(client: TestClient) -> None:

@@ -18,7 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from qa import __version__, feeds
+from qa import __version__, feeds, suggestions
 from qa.api.errors import ERROR_RESPONSES, install_handlers
 from qa.api.middleware import BodyLimit, SecurityHeaders
 from qa.api.routes import answers, documents, openai, service
@@ -107,6 +107,17 @@ def _warm_up(engine: Engine) -> None:
     log.info("warmed up in %.1f s", time.perf_counter() - started)
 
 
+def _suggest(made: suggestions.Suggestions) -> None:
+    """The suggested questions, asked now (part of the warm-up): the page gets them at once."""
+    started = time.perf_counter()
+    try:
+        questions = made.questions()
+    except QAError as exc:
+        log.warning("suggested questions failed: %s", exc)
+        return
+    log.info("%d suggested questions in %.1f s", len(questions), time.perf_counter() - started)
+
+
 def create_app(
     settings: Settings,
     engine: Engine | None = None,
@@ -123,8 +134,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = engine if engine is not None else await to_thread.run_sync(_open, settings, ingest)
+        app.state.suggestions = suggestions.for_engine(opened)
         if (engine is None) if warm is None else warm:
             await to_thread.run_sync(_warm_up, opened)
+            await to_thread.run_sync(_suggest, app.state.suggestions)
         app.state.engine = opened
         async with anyio.create_task_group() as tasks:
             if settings.rescan_seconds:
@@ -156,7 +169,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if rate is not None:  # outside the body limit, inside CORS so browsers can read a 429
         # only what costs work: answers and writes, never the page, /static, probes, /metrics
-        app.add_middleware(RateLimit, window=MovingWindow(rate))
+        app.add_middleware(RateLimit, window=MovingWindow(rate, settings.rate_limit_storage))
     if settings.cors_origins:  # closed unless origins are configured
         app.add_middleware(
             CORSMiddleware,

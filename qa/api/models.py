@@ -98,10 +98,11 @@ SSE_EVENT = {  # one Server-Sent Event of /ask/stream; `data` is JSON
     "type": "object",
     "required": ["event", "data"],
     "properties": {
-        "event": {"enum": ["token", "timeline", "citations", "final", "error", "done"]},
+        "event": {"enum": ["short", "token", "timeline", "citations", "final", "error", "done"]},
         "data": {
             "type": "string",
-            "description": "JSON: {text}, {date, text, citations}, [citation], Answer, {error}, {}",
+            "description": "JSON: {text, n, start, end, citation}, {text, citations}, "
+            "{date, text, citations}, [citation], Answer, {error}, {}",
         },
     },
 }

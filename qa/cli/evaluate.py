@@ -151,13 +151,29 @@ def prepare_realtimeqa(
         str | None,
         typer.Option(help="Only the weeks of this split (train, val, test: eval/splits/)."),
     ] = None,
+    articles: Annotated[
+        Path | None,
+        typer.Option(
+            help="Only the articles listed in this file (one id a line), no gold file: the "
+            "corpus of a gold set written from them, e.g. eval/gold/changing-articles.txt."
+        ),
+    ] = None,
 ) -> None:
     """Build a corpus dump and a gold file from RealTime QA under the git-ignored .cache/."""
-    from qa.evaluation.realtimeqa import prepare
+    from qa.evaluation.realtimeqa import prepare, prepare_articles
 
     name = "realtimeqa" + (f"-{split}" if split else "") + ("-sample" if sample else "")
+    if articles is not None:
+        name = "changing" if articles.stem == "changing-articles" else articles.stem
     folder = out or Path(".cache") / name
     try:
+        if articles is not None:
+            summary = prepare_articles(data, folder, articles)
+            typer.echo(json.dumps(summary, indent=2))
+            typer.echo(
+                f"next: qa ingest --corpus {folder / 'corpus'} --index-dir {folder / 'index'}"
+            )
+            return
         summary = prepare(data, folder, sample, seed, split)
     except QAError as exc:
         fail(exc)

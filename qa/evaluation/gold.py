@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from qa.errors import InputError
+from qa.schema import Turn
 
 
 class GoldEvent(BaseModel):
@@ -24,14 +25,26 @@ class GoldEvent(BaseModel):
     answers: list[str] = Field(min_length=1)
 
 
+class GoldChange(BaseModel):
+    """The first article after `as_of` that reports a different value of a changing fact."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    date: dt.date
+    answers: list[str] = Field(min_length=1)
+
+
 class GoldItem(BaseModel):
     """One gold question; `answers` are alternatives unless `all_answers` asks for every one.
-    A `kind: "timeline"` question lists `events` instead of answers."""
+    A `kind: "timeline"` question lists `events` instead of answers; a `kind: "followup"`
+    question is the last turn of a conversation: the earlier turns are in `history` (user
+    questions and the answers given), `standalone` is the same question asked alone."""
 
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1)
-    kind: Literal["answer", "timeline"] = "answer"
+    kind: Literal["answer", "timeline", "followup"] = "answer"
     question: str = Field(min_length=1, max_length=2000)
     answers: list[str] = Field(default_factory=list)
     all_answers: bool = False
@@ -43,9 +56,28 @@ class GoldItem(BaseModel):
         None, description="The date the question is asked as of (RealTime QA: its quiz date)."
     )
     events: list[GoldEvent] = Field(default_factory=list)
+    history: list[Turn] = Field(default_factory=list, max_length=50)
+    standalone: str | None = Field(
+        None, description="A follow-up asked alone (what condensing should produce)."
+    )
+    corpus: str | None = Field(None, description="The corpus the question is asked against.")
+    # changing facts (eval/gold/changing-*.jsonl): one question asked at several as_of dates
+    fact: str | None = Field(None, description="The changing fact this question asks about.")
+    stale_answers: list[str] = Field(
+        default_factory=list,
+        description="Values reported before as_of and superseded by as_of (older articles').",
+    )
+    stale_sources: list[str] = Field(
+        default_factory=list, description="The articles (dated up to as_of) that report them."
+    )
+    changed_by: GoldChange | None = Field(
+        None, description="The newer article (after as_of) that changes the answer, if any."
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> GoldItem:
+        if self.kind == "followup" and not any(t.role == "user" for t in self.history):
+            raise ValueError("a follow-up needs a history with at least one user turn")
         if self.kind == "timeline":
             if not self.events:
                 raise ValueError("a timeline question needs at least one event")

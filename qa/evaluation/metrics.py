@@ -26,6 +26,8 @@ LOWER_IS_BETTER = {
     "errors",
     "fallback_answers",
     "timeline_refused",
+    "followup_false_refusal_rate",
+    "stale_answer_rate",
 }
 
 _PUNCT = set(string.punctuation) | set("‘’“”–—…«»")
@@ -154,6 +156,20 @@ class Outcome(BaseModel):
     events_dated: int = 0  # lines whose date is the oldest date of the articles they cite
     pairs_ordered: int = 0  # pairs of lines in date order (undated last)
     pairs: int = 0
+    # follow-up questions (qa/evaluation/followup.py)
+    condensed: str | None = None  # the standalone question the engine asked
+    condensed_standalone: bool | None = None  # it equals the gold standalone (normalized)
+    baseline_condensed: str | None = None  # the pre-issue-30 condensing's question
+    baseline_correct: bool = False  # ... its answer contains a gold answer
+    baseline_first_correct: bool = False
+    # changing facts (qa/evaluation/changing.py)
+    changing: bool = False  # a question whose right answer depends on as_of
+    can_be_stale: bool = False  # an older value was superseded by as_of
+    as_of_correct: bool = False  # the value valid at as_of in the first sentence / short answer
+    stale: bool = False  # only a superseded value there
+    newer: list[str] = Field(default_factory=list)  # short answers of the newer reports listed
+    newer_real: int = 0  # of them, gold values newer than the one answered
+    newer_current: bool = False  # one of them is the value valid at as_of
 
     @property
     def miss(self) -> bool:

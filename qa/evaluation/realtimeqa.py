@@ -152,6 +152,42 @@ def question_ids(data: Path, sample: int | None = None, seed: int = 0) -> set[st
     return {q["question_id"] for q in (sampled(questions, sample, seed) if sample else questions)}
 
 
+def _write_corpus(out: Path, kept: dict[str, Doc]) -> None:
+    (out / "corpus").mkdir(parents=True, exist_ok=True)
+    with (out / "corpus" / DUMP).open("w", encoding="utf-8") as fh:
+        for doc in kept.values():
+            record = {
+                "id": doc.id,
+                "title": doc.title,
+                "date": doc.date.isoformat() if doc.date else None,
+                "url": doc.url,
+                "text": doc.text,
+            }
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def prepare_articles(data: Path, out: Path, ids_file: Path) -> dict[str, Any]:
+    """Write `out/corpus/rtqa.jsonl` with only the articles listed in `ids_file` (one
+    `article_id` a line, `#` comments): the corpus of a gold set written from these articles,
+    such as the changing-facts set (`eval/gold/changing-articles.txt`)."""
+    try:
+        lines = ids_file.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read article list {ids_file}: {exc.strerror}") from exc
+    wanted = {s for line in lines if (s := line.split("#", 1)[0].strip())}
+    _, _, docs, _ = load(data)
+    missing = sorted(wanted - docs.keys())
+    if missing:
+        raise InputError(f"{len(missing)} listed articles are not in {data}: {missing[:3]}")
+    kept, _ = _dedupe({i: d for i, d in docs.items() if i in wanted})
+    _write_corpus(out, kept)
+    return {
+        "articles": len(kept),
+        "dropped_duplicate_or_empty": len(wanted) - len(kept),
+        "corpus": str(out / "corpus" / DUMP),
+    }
+
+
 def prepare(
     data: Path, out: Path, sample: int | None = None, seed: int = 0, split: Split | None = None
 ) -> dict[str, Any]:
@@ -185,17 +221,7 @@ def prepare(
         )
         for q in questions
     ]
-    (out / "corpus").mkdir(parents=True, exist_ok=True)
-    with (out / "corpus" / DUMP).open("w", encoding="utf-8") as fh:
-        for doc in kept.values():
-            record = {
-                "id": doc.id,
-                "title": doc.title,
-                "date": doc.date.isoformat() if doc.date else None,
-                "url": doc.url,
-                "text": doc.text,
-            }
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    _write_corpus(out, kept)
     with (out / "gold.jsonl").open("w", encoding="utf-8") as fh:
         for item in items:
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")

@@ -96,7 +96,10 @@ def misses_table(report: Report, backend: str) -> str:
             continue
         expected = " + ".join(o.expected) if o.answerable else "(refusal)"
         got = o.error or ("(refused)" if o.refused else _short(o.answer))
-        rows.append([o.id, _short(o.question, 100), _short(expected, 80), got, ", ".join(o.cited)])
+        question = _short(o.question, 100)
+        if o.condensed and o.condensed != o.question:  # a follow-up: what it was condensed to
+            question += f" → {_short(o.condensed, 100)}"
+        rows.append([o.id, question, _short(expected, 80), got, ", ".join(o.cited)])
     if len(rows) == 1:
         return "No misses."
     return _md_table(rows)

@@ -11,6 +11,13 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from qa.errors import InputError, QAError
+from qa.evaluation.changing import is_changing, score_changing, summarize_changing
+from qa.evaluation.followup import (
+    add_followup,
+    baseline_request,
+    followup_request,
+    summarize_followups,
+)
 from qa.evaluation.gold import GoldItem, load_gold
 from qa.evaluation.metrics import (
     Metric,
@@ -98,7 +105,8 @@ def evaluate_retrieval(
     engine: EvalEngine, gold: Sequence[GoldItem], top_k: int, modes: Sequence[str] = MODES
 ) -> dict[str, RetrievalReport]:
     """Recall@k and MRR of the gold sources per retrieval mode, independent of any answer."""
-    items = [i for i in gold if i.answerable and i.sources]
+    # a follow-up's retrieval depends on its condensing: measured by the follow-up metrics
+    items = [i for i in gold if i.answerable and i.sources and i.kind != "followup"]
     result = {}
     for mode in modes:
         hits = rr = 0.0
@@ -137,9 +145,14 @@ def ask_one(
             "backend": backend,
         }
     )
+    if item.kind == "followup":
+        request = followup_request(item, backend, top_k)
     started = time.perf_counter()
     try:
         answer = engine.ask(request)
+        wall = (time.perf_counter() - started) * 1000
+        if item.kind == "followup":
+            baseline = engine.ask(baseline_request(item, backend, top_k))
     except QAError as exc:
         return Outcome(
             id=item.id,
@@ -150,11 +163,13 @@ def ask_one(
             error=f"{type(exc).__name__}: {exc}",
             kind=item.kind,
         )
-    wall = (time.perf_counter() - started) * 1000
     if item.kind == "timeline":
         return score_timeline(item, answer, wall)
     texts = fetch([c.chunk_id for c in answer.citations]) if answer.citations else {}
-    return score(item, answer, support, texts, wall)
+    outcome = score(item, answer, support, texts, wall)
+    if item.kind == "followup":
+        outcome = add_followup(outcome, item, answer, baseline)
+    return score_changing(item, answer, outcome) if is_changing(item) else outcome
 
 
 def evaluate_backend(
@@ -172,9 +187,12 @@ def evaluate_backend(
         outcomes.append(ask_one(engine, item, backend, top_k, support, fetch))
         if progress:
             progress(n, len(gold))
-    answers = [o for o in outcomes if o.kind == "answer"]
+    answers = [o for o in outcomes if o.kind in ("answer", "followup")]
     timelines = [o for o in outcomes if o.kind == "timeline"]
     metrics = summarize(answers) if answers or not timelines else {}
+    if followups := [o for o in outcomes if o.kind == "followup"]:
+        metrics.update(summarize_followups(followups))
+    metrics.update(summarize_changing(answers))
     if timelines:  # a gold file of timeline questions, or a mix
         metrics.update(summarize_timeline(timelines) | {"errors": summarize(outcomes)["errors"]})
     return BackendReport(metrics=metrics, latency_ms=latency(outcomes), outcomes=outcomes)

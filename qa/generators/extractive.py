@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from qa.generators.base import Draft
-from qa.reader.followup import condense_rules
+from qa.reader.followup import condense
 from qa.reader.reader import to_draft
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ class ExtractiveGenerator:
         yield self.generate(question, passages).text
 
     def condense(self, history: Sequence[Turn], question: str) -> str:
-        return condense_rules(history, question)
+        return condense(history, question)
 
     def close(self) -> None:
         pass

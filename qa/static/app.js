@@ -265,32 +265,48 @@ function renderTimeline(item, answer, byN) {
   for (const event of answer.events) list.append(timelineEvent(event, markers));
 }
 
+// Text with its [n] markers as buttons to the passage (markers of unknown citations stay text).
+function appendCited(node, text, byN, item) {
+  let last = 0;
+  for (const match of text.matchAll(/\[(\d+)\]/g)) {
+    const citation = byN.get(Number(match[1]));
+    if (!citation) continue;
+    node.append(document.createTextNode(text.slice(last, match.index)));
+    node.append(marker(citation, item));
+    last = match.index + match[0].length;
+  }
+  node.append(document.createTextNode(text.slice(last)));
+  return node;
+}
+
+// The short answer in bold above the quote, its marker opening the short answer's span.
+function showShort(item, short, citation) {
+  item.querySelector(".short-answer")?.remove();
+  const line = el("p", { class: "short-answer" }, el("strong", {}, short.text));
+  if (citation) line.append(" ", marker({ ...citation, start: short.start, end: short.end }, item));
+  item.querySelector(".text").before(line);
+}
+
+// One streamed piece: a verified sentence with the citations its markers name.
+function showSentence(item, piece) {
+  const byN = new Map((piece.citations || []).map((c) => [c.n, c]));
+  item.querySelector(".text").append(appendCited(el("span", { class: "sentence" }), piece.text, byN, item));
+}
+
 // The verified answer replaces the streamed text; [n] markers become buttons to the passage.
 function renderFinal(item, answer) {
   const body = item.querySelector(".text");
   const byN = new Map(answer.citations.map((c) => [c.n, c]));
   body.replaceChildren();
+  item.querySelector(".short-answer")?.remove();
   if (answer.mode === "timeline" && answer.events && answer.events.length) {
     item.classList.add("timeline-answer");
     renderTimeline(item, answer, byN);
     return finishAnswer(item, answer);
   }
-  let last = 0;
-  for (const match of answer.answer.matchAll(/\[(\d+)\]/g)) {
-    const citation = byN.get(Number(match[1]));
-    if (!citation) continue;
-    body.append(document.createTextNode(answer.answer.slice(last, match.index)));
-    body.append(marker(citation, item));
-    last = match.index + match[0].length;
-  }
-  body.append(document.createTextNode(answer.answer.slice(last)));
+  appendCited(body, answer.answer, byN, item);
   const short = answer.short_answer;
-  if (short && short.text) {
-    const line = el("p", { class: "short-answer" }, el("strong", {}, short.text));
-    const citation = byN.get(short.n);
-    if (citation) line.append(" ", marker({ ...citation, start: short.start, end: short.end }, item));
-    body.before(line);
-  }
+  if (short && short.text) showShort(item, short, byN.get(short.n));
   finishAnswer(item, answer);
 }
 
@@ -348,8 +364,10 @@ async function ask(question) {
       signal: controller.signal,
     });
     for await (const { event, data } of sseEvents(response)) {
-      if (event === "token") {
-        body.append(document.createTextNode(data.text));
+      if (event === "short") {
+        showShort(item, data, data.citation);
+      } else if (event === "token") {
+        showSentence(item, data);
       } else if (event === "timeline") {
         timelineList(body).append(timelineEvent(data, (n) => `[${n}]`));
       } else if (event === "citations") {

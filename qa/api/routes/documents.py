@@ -1,8 +1,7 @@
-"""Documents: list, read, upload, delete, rescan, and suggested questions from their titles."""
+"""Documents: list, read, upload, delete, rescan, and suggested questions about them."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from anyio import to_thread
@@ -13,7 +12,7 @@ from qa.api.models import DocumentInfo, DocumentPage, DocumentText, IngestSummar
 from qa.errors import InputError
 from qa.headers import lead
 from qa.ingest_report import describe
-from qa.suggestions import suggested_questions
+from qa.suggestions import Suggestions as SuggestionList
 
 router = APIRouter()
 
@@ -70,23 +69,11 @@ async def get_document(source: str, engine: EngineDep) -> DocumentText:
 
 
 @router.get("/suggestions", response_model=Suggestions, tags=["documents"], dependencies=ReadAccess)
-async def suggestions(engine: EngineDep) -> Suggestions:
-    """A few questions for an empty chat page, from the newest articles' titles."""
-
-    def make() -> Suggestions:
-        catalog = engine.index.catalog
-        rows = sorted(
-            catalog.rows().values(),
-            key=lambda r: (r.date is not None, r.date or dt.date.min),
-            reverse=True,
-        )
-        labels = []
-        for row in rows[:20]:
-            label = row.title or lead(catalog.text(row.source) or "")
-            labels.append((label, row.date))
-        return Suggestions(questions=suggested_questions(labels))
-
-    return await to_thread.run_sync(make)
+async def suggestions(request: Request) -> Suggestions:
+    """Up to four who/what/when questions about the newest articles' entities and events,
+    each one the service answers (asked at startup; again after the articles change)."""
+    made: SuggestionList = request.app.state.suggestions
+    return Suggestions(questions=await to_thread.run_sync(made.questions))
 
 
 @router.post(
