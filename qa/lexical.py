@@ -234,6 +234,12 @@ class LexicalIndex:
         if date_from is not None or date_to is not None:
             scores = np.where(self.in_range(date_from, date_to, undated), scores, 0.0)
         k = min(k, len(self.chunk_ids))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.lexsort((top, -self.dates[top], -scores[top]))]  # best; ties: newest
-        return [(str(self.chunk_ids[int(d)]), float(scores[d])) for d in top if scores[d] > 0]
+        # every chunk tied with the k-th best, so which of them make the cut does not hang on
+        # where they sit in this index's arrays (a rebuilt index holds them in another order)
+        kth = np.partition(-scores, k - 1)[k - 1]
+        top = np.flatnonzero((-scores <= kth) & (scores > 0))
+        ranked = sorted(
+            (int(d) for d in top),  # best; ties: newest, then by chunk id
+            key=lambda d: (-float(scores[d]), -int(self.dates[d]), str(self.chunk_ids[d])),
+        )
+        return [(str(self.chunk_ids[d]), float(scores[d])) for d in ranked[:k]]

@@ -31,6 +31,15 @@ class StoredChunk:
         return ChunkMeta.from_chroma(self.metadata, self.chunk_id)
 
 
+TIE_MARGIN = 8  # extra nearest chunks asked for, so chunks tied at the k-th place are seen
+
+
+def by_similarity(chunk: StoredChunk) -> tuple[float, str]:
+    """Best first; equal similarities by chunk id, not by where Chroma stored the chunks
+    (a rebuilt or recovered index stores them in another order: issue 27, item 7)."""
+    return -chunk.similarity, chunk.chunk_id
+
+
 def open_client(settings: Settings) -> chromadb.ClientAPI:
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
     if settings.chroma_url:
@@ -107,17 +116,18 @@ class ChunkStore:
         result = self.collection.query(
             query_embeddings=[vector],  # type: ignore[arg-type]
             ids=ids,
-            n_results=min(k, len(ids)) if ids else k,
+            n_results=min(k + TIE_MARGIN, len(ids)) if ids else k + TIE_MARGIN,
             where=where or None,
             include=["documents", "metadatas", "distances"],
         )
         docs = (result["documents"] or [[]])[0]
         metas = (result["metadatas"] or [[]])[0]
         dists = (result["distances"] or [[]])[0]
-        return [
+        found = [
             StoredChunk(i, d or "", dict(m or {}), 1.0 - float(dist))
             for i, d, m, dist in zip(result["ids"][0], docs, metas, dists, strict=True)
         ]
+        return sorted(found, key=by_similarity)[:k]
 
     def nearest_among(self, vector: list[float], ids: list[str], k: int) -> list[StoredChunk]:
         """`search(vector, k, ids=ids)` by exact cosine over those chunks' stored vectors:
@@ -130,7 +140,7 @@ class ChunkStore:
         query = np.asarray(vector, dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(query))
         sims = (matrix @ query) / np.where(norms > 0, norms, 1.0)
-        top = np.argsort(-sims, kind="stable")[:k]
+        top = sorted(range(len(sims)), key=lambda i: (-float(sims[i]), found["ids"][i]))[:k]
         chosen = {found["ids"][i]: float(sims[i]) for i in top}
         chunks = {c.chunk_id: c for c in self.get(ids=list(chosen))}
         return [

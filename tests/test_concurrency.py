@@ -168,3 +168,35 @@ def test_the_same_question_gets_the_same_answer_alone_and_with_8_concurrent_clie
     serial = [ask(alone, q) for q in questions]
     differ = [q for q, s, c in zip(questions, serial, concurrent, strict=True) if s != c]
     assert differ == [], differ
+
+
+def test_one_question_asked_by_8_threads_at_once_gets_one_answer(
+    seed_index: Index, real_embedder: Embedder
+) -> None:
+    """Issue 27, item 7: the *same* question from 8 threads at once on a cold engine (they race
+    for the lazily loaded reader, tagger and caches) gets the serial answer, field by field:
+    text, short answer, refusal, citations (file, offsets, quote), dropped sentences."""
+    from concurrent.futures import ThreadPoolExecutor
+    from functools import partial
+
+    questions = [  # our own wording: a person, a date, and one the seeds cannot answer
+        "Which former rebel heads the new council opposing Niger's junta?",
+        "When did the military seize power in Niger?",
+        "What did the harbour office of Tallinn report about ferry traffic?",
+    ]
+
+    def ask(engine: Engine, question: str) -> dict[str, object]:
+        fields = {"answer", "short_answer", "refused", "citations", "dropped_sentences", "newer"}
+        return engine.ask(AskRequest(question=question)).model_dump(include=fields)
+
+    together = {}
+    for question in questions:  # first, on cold engines: the threads race to fill the caches
+        cold = Engine(seed_index.settings, seed_index, real_embedder)
+        with ThreadPoolExecutor(8) as pool:
+            together[question] = list(pool.map(partial(ask, cold), [question] * 8))
+    alone = Engine(seed_index.settings, seed_index, real_embedder)
+    serial = {q: ask(alone, q) for q in questions}
+    assert not serial[questions[0]]["refused"] and serial[questions[2]]["refused"]
+    for question, answers in together.items():
+        for n, answer in enumerate(answers):
+            assert answer == serial[question], (question, n)

@@ -84,6 +84,19 @@ def test_scores_equal_bm25s_built_from_word_lists(tmp_path: Path) -> None:
         assert top3 == got[:3]  # the top k is the head of the full ranking
 
 
+def test_tied_chunks_come_in_chunk_id_order_whatever_the_build_order(tmp_path: Path) -> None:
+    """Issue 27, item 7: a recovered index holds its chunks in another order than a fresh one;
+    chunks with equal scores (and dates) must still be cut and ordered the same: by chunk id."""
+    words = ["harbour", "pilot", "cargo", "channel", "bridge", "survey"]
+    tied = [_chunk(f"t{i:02d}", " ".join(words[i % 6 :] + words[: i % 6]), None) for i in range(12)]
+    fresh = LexicalIndex.build(tied, tmp_path / "fresh")
+    recovered = LexicalIndex.build(tied[::-1], tmp_path / "recovered")
+    for k in (3, 5, 12):
+        first = fresh.search("harbour pilot cargo", k)
+        assert first == recovered.search("harbour pilot cargo", k)
+        assert [cid for cid, _ in first] == [f"t{i:02d}" for i in range(k)]
+
+
 # -- growing: segments, tombstones, merges ---------------------------------------------------
 
 
