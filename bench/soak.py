@@ -128,7 +128,7 @@ def _utc(t: time.struct_time) -> Any:
 def feed_server(feed: Feed) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"  # type: ignore[index]
             body = feed.body(base) if self.path == "/feed.xml" else b"<p>gone</p>"
             self.send_response(200 if self.path == "/feed.xml" else 404)
             self.send_header("Content-Type", "application/rss+xml")
@@ -425,7 +425,7 @@ def settle(base: str, seconds: float) -> dict[str, Any]:
             body = None
         now = (body or {}).get("articles")
         if now is not None and now == last:
-            return {"articles": now, "chunks": body["chunks"]}  # type: ignore[index]
+            return {"articles": now, "chunks": body["chunks"]}
         last = now
         time.sleep(10)
     return {"articles": last, "chunks": None, "unsettled": True}
@@ -459,7 +459,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     service = Service(env, free_port(), work / "serve.log")
     load_before = os.getloadavg()
     service.start()
-    rec, up, polls, seen = Record(service), Uploads(), {}, {}
+    rec, up = Record(service), Uploads()
+    polls: dict[str, Any] = {}
+    seen: dict[str, Any] = {}
     started = time.monotonic()
     until = started + args.minutes * 60
     threads = [
