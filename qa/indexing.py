@@ -6,6 +6,7 @@ per-source incremental cleanup decides which chunks to embed, skip or delete.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -33,6 +34,7 @@ from qa.uploads import check_uploads
 if TYPE_CHECKING:
     from langchain_classic.indexes import SQLRecordManager
 
+log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 GROUP_CHUNKS = 256  # chunks per index() call: one embedding batch series, one cleanup scope
 
@@ -96,7 +98,29 @@ class Index:
         """The current BM25 index, reloaded when an ingest (here or in a replica) replaced it."""
         version = self.catalog.get_state("bm25_version")
         if self._lexical is None or self._lexical.version != (version or ""):
-            self._lexical = LexicalIndex.load(self.bm25_dir, version, reuse=self._lexical)
+            loaded = LexicalIndex.load(self.bm25_dir, version, reuse=self._lexical)
+            if version and not loaded.version:  # the catalog names a manifest that is not there
+                loaded = self._missing_manifest(version) or loaded
+            self._lexical = loaded
+        return self._lexical
+
+    def _missing_manifest(self, version: str) -> LexicalIndex | None:
+        """An ingest elsewhere published and pruned while we read (take its newer version), or
+        an index written before segments existed (one bm25s folder per version): rebuilt from
+        the stored chunks once, under the ingest lock, instead of serving without BM25."""
+        newer = self.catalog.get_state("bm25_version")
+        if newer and newer != version:
+            return LexicalIndex.load(self.bm25_dir, newer, reuse=self._lexical)
+        if not (self.bm25_dir / version).is_dir():
+            return None
+        log.warning("BM25 at %s is in an older format: rebuilding it once", self.bm25_dir)
+        try:
+            with self._locked(self.settings.write_wait_s):
+                if self.catalog.get_state("bm25_version") == version:
+                    self._rebuild_lexical()
+        except BusyError:
+            log.warning("BM25 upgrade waits for the ingest that holds the lock")
+            return None
         return self._lexical
 
     def article(self, source: str) -> tuple[ArticleRow, str]:

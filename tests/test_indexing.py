@@ -393,3 +393,30 @@ def test_seed_index_stats(seed_index: Index) -> None:
         == seed_index.store.count()
         == sum(r.chunk_count for r in seed_index.catalog.rows().values())
     )
+
+
+def test_an_index_from_before_bm25_segments_is_upgraded_when_opened(
+    built: Index, real_embedder: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An index written by the previous release (the catalog names a bm25s folder, no
+    manifest) must not be served without BM25: it is rebuilt once from the stored chunks."""
+    bm25 = built.settings.index_dir / "bm25"
+    expected = built.lexical().search("Tchiani", 10)
+    shutil.rmtree(bm25)
+    (bm25 / "c03b2b894811").mkdir(parents=True)  # what the old format left
+    built.catalog.set_state("bm25_version", "c03b2b894811")
+    reopened = Index(make_settings(built.settings.corpus_dir.parent), real_embedder)
+    with caplog.at_level("WARNING", logger="qa.indexing"):
+        lexical = reopened.lexical()
+    assert "older format" in caplog.text
+    assert lexical.n_live == reopened.store.count() > 0
+    assert lexical.search("Tchiani", 10) == expected
+    assert reopened.catalog.get_state("bm25_version") == lexical.version != "c03b2b894811"
+
+
+def test_a_manifest_pruned_while_reading_loads_the_newer_version(built: Index) -> None:
+    """A replica that fell behind while an ingest published twice takes the newest version."""
+    version = built.catalog.get_state("bm25_version")
+    assert version
+    found = built._missing_manifest("gone-meanwhile")
+    assert found is not None and found.version == version
