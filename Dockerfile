@@ -41,7 +41,7 @@ COPY pyproject.toml README.md ./
 COPY qa ./qa
 COPY prompts ./prompts
 RUN pip install --no-deps -e . \
-    && python -c "from qa.config import Settings; from qa.embedding import make_embedder; print('model:', len(make_embedder(Settings(index_dir='/tmp/probe')).embed_query('probe')), 'dims')" \
+    && python -c "from qa.config import Settings; from qa.search.embedding import make_embedder; print('model:', len(make_embedder(Settings(index_dir='/tmp/probe')).embed_query('probe')), 'dims')" \
     && rm -rf /tmp/probe
 
 # Non-root; /data holds the corpus (seeded with seeds/) and the index: mount volumes there.

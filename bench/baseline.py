@@ -61,7 +61,7 @@ def tutorial_embeddings() -> Embeddings:
     """HuggingFaceEmbeddings on the packaged model folder (what the tutorial would load)."""
     from langchain_huggingface import HuggingFaceEmbeddings
 
-    from qa.embedding import resolve_model
+    from qa.search.embedding import resolve_model
 
     return HuggingFaceEmbeddings(
         model_name=str(resolve_model("all-MiniLM-L6-v2")), model_kwargs={"device": "cpu"}

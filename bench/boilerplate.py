@@ -15,8 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-from qa.chunking import chunk_article
-from qa.corpus import read_bytes
+from qa.ingest.chunking import chunk_article
+from qa.ingest.corpus import read_bytes
 
 PAGES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "pages"
 

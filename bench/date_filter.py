@@ -48,10 +48,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from qa.config import Settings
-    from qa.dates import DateFilter
-    from qa.embedding import SentenceEmbedder
-    from qa.indexing import Index
-    from qa.retrieval import Retriever
+    from qa.ingest.index import Index
+    from qa.search.dates import DateFilter
+    from qa.search.embedding import SentenceEmbedder
+    from qa.search.retrieval import Retriever
 
     corpus, info = scale_corpus(args.size)
     work = Path(tempfile.mkdtemp(prefix="bench-dates-"))

@@ -30,9 +30,9 @@ from common import (
 )
 
 from qa.config import Settings
-from qa.embedding import make_embedder
-from qa.indexing import Index
-from qa.ingest_report import IngestReport
+from qa.ingest.index import Index
+from qa.ingest.report import IngestReport
+from qa.search.embedding import make_embedder
 
 TARGET_MODEL_SHARE = 0.85
 TARGET_SECOND = 0.02

@@ -5,7 +5,7 @@ large index against the same 100 into an empty one, in one run. BM25 alone (no e
                                              [--queries 50] [--rebuild] [--json OUT]
 
 The large index is real article text: RealTime QA's 6,775 articles and Reuters-21578's
-stories, cut into ~800-character chunks at paragraph breaks (a stand-in for qa/chunking.py,
+stories, cut into ~800-character chunks at paragraph breaks (a stand-in for qa/ingest/chunking.py,
 whose token counts need the embedding model), repeated with distinct ids (and the same
 dates) until --chunks is reached. The 100 new articles are RealTime QA articles under new ids.
 Per round: `grow` (tokenize, write the segment, tombstones, manifest) + `compact` (merges
@@ -32,9 +32,9 @@ from typing import Any
 from common import RESULTS, iter_realtimeqa, iter_reuters, latency_ms, peak_rss_mb, write_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from qa.chunking import ChunkMeta
-from qa.lexical import LexicalIndex
-from qa.store import StoredChunk
+from qa.ingest.chunking import ChunkMeta
+from qa.search.lexical import LexicalIndex
+from qa.search.store import StoredChunk
 
 CHARS = 800
 

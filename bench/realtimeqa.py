@@ -22,13 +22,13 @@ from typing import Any
 
 from common import CACHE, DiskCachedEmbedder
 
+from qa.answer.engine import Engine
 from qa.config import get_settings
-from qa.embedding import SentenceEmbedder
-from qa.engine import Engine
 from qa.evaluation import run
 from qa.evaluation.realtimeqa import prepare
 from qa.evaluation.report import console_table, write_report
-from qa.indexing import Index
+from qa.ingest.index import Index
+from qa.search.embedding import SentenceEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADLINE: tuple[str, ...] = (

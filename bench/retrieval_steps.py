@@ -28,11 +28,11 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=30)
     args = parser.parse_args()
 
+    from qa.answer.engine import Engine
     from qa.config import Settings
-    from qa.dates import DateFilter
-    from qa.embedding import make_embedder
-    from qa.engine import Engine
-    from qa.indexing import Index
+    from qa.ingest.index import Index
+    from qa.search.dates import DateFilter
+    from qa.search.embedding import make_embedder
 
     settings = Settings(corpus_dir=args.corpus, index_dir=args.index_dir)
     embedder = make_embedder(settings)

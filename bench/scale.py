@@ -76,7 +76,7 @@ COLUMNS = [
 
 
 def make_embedder(backend: str, cache: bool) -> Any:
-    from qa.embedding import SentenceEmbedder
+    from qa.search.embedding import SentenceEmbedder
 
     embedder: Any = SentenceEmbedder(backend=backend, cache_dir=MODELS)
     if cache:
@@ -87,9 +87,9 @@ def make_embedder(backend: str, cache: bool) -> Any:
 def measure_ours(
     corpus: Path, backend: str, n_queries: int, cache: bool, gold: Path | None
 ) -> dict[str, Any]:
+    from qa.answer.engine import Engine
     from qa.config import Settings
-    from qa.engine import Engine
-    from qa.indexing import Index
+    from qa.ingest.index import Index
     from qa.schema import AskRequest
 
     work = Path(tempfile.mkdtemp(prefix="bench-ours-"))
@@ -187,8 +187,8 @@ def measure_cosine(corpus: Path, texts: int) -> dict[str, Any]:
     """OpenVINO fp32 and ONNX int8 vs torch fp32 on the same chunk texts: cosine and speed."""
     import numpy as np
 
-    from qa.chunking import chunk_article
-    from qa.corpus import read_paths
+    from qa.ingest.chunking import chunk_article
+    from qa.ingest.corpus import read_paths
 
     read = read_paths(sorted(corpus.glob("*.jsonl")), corpus)
     sample = [c.text for a in read.articles for c in chunk_article(a)][:texts]

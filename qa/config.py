@@ -96,9 +96,11 @@ class TimelineStage(Stage):
 
 
 class NewerStage(Stage):
-    passages: int = Field(5, ge=1, description="Newer passages read: hand-set (qa/newer.py).")
+    passages: int = Field(
+        5, ge=1, description="Newer passages read: hand-set (qa/answer/newer.py)."
+    )
     max_reports: int = Field(
-        2, ge=1, description="Newer reports listed, newest first: hand-set (qa/newer.py)."
+        2, ge=1, description="Newer reports listed, newest first: hand-set (qa/answer/newer.py)."
     )
 
 
@@ -211,8 +213,8 @@ class Settings(BaseSettings):
         None,
         ge=0.0,
         description="Newer reports: how well, read alone, a newer quote must answer compared "
-        "with the cited one (a share of its probability); unset means qa.newer.AS_WELL, fitted "
-        "on the changing-facts dev half.",
+        "with the cited one (a share of its probability); unset means qa.answer.newer.AS_WELL, "
+        "fitted on the changing-facts dev half.",
     )
     relevance_floor: float = Field(
         0.1,

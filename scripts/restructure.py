@@ -44,6 +44,7 @@ MOVES: dict[str, str] = {
     "model_export": "search.model_export",
     "store": "search.store",
     "lexical": "search.lexical",
+    "segments": "search.segments",  # BM25 segments (the lexical index on disk)
     "catalog": "search.catalog",
     "retrieval": "search.retrieval",
     "lc_retriever": "search.lc_retriever",  # the LangChain face of the retriever

@@ -25,12 +25,12 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
+from qa.answer.engine import Engine
+from qa.answer.generators.chat import ChatGenerator
 from qa.config import Settings
-from qa.embedding import Embedder
-from qa.engine import Engine
-from qa.generators.chat import ChatGenerator
-from qa.indexing import Index
+from qa.ingest.index import Index
 from qa.process import stop_process
+from qa.search.embedding import Embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -244,7 +244,7 @@ def tmp_settings(tmp_path: Path) -> Settings:
 @pytest.fixture(scope="session")
 def real_embedder():
     """The real all-MiniLM-L6-v2 from its PyPI package, loaded once per test session."""
-    from qa.embedding import make_embedder
+    from qa.search.embedding import make_embedder
 
     return make_embedder(Settings())
 
@@ -255,7 +255,7 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Itera
 
     Read-only: tests that change an index build their own.
     """
-    from qa.indexing import Index
+    from qa.ingest.index import Index
 
     settings = make_settings(tmp_path_factory.mktemp("seed-index"))
     index = Index(settings, real_embedder)

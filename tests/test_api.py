@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from qa.answer.engine import Engine
 from qa.api import create_app
-from qa.engine import Engine
 from qa.schema import REFUSAL
 from tests.conftest import make_settings
 
@@ -93,7 +93,7 @@ def app_client(engine: Engine, **overrides: Any) -> TestClient:
 @pytest.fixture
 def writable(tmp_path: Path, real_embedder) -> Engine:
     """An engine over its own copy of the seeds, indexed with the real model."""
-    from qa.indexing import Index
+    from qa.ingest.index import Index
 
     settings = make_settings(tmp_path)
     index = Index(settings, real_embedder)

@@ -12,15 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from qa.answer.engine import Engine
 from qa.api import create_app
+from qa.api.openai_compat import ChatMessage, ChatRequest, chat_to_ask
 from qa.cli import app as cli_app
 from qa.cli.answer import render
-from qa.dates import DateFilter
-from qa.engine import Engine
-from qa.indexing import Index
-from qa.openai_compat import ChatMessage, ChatRequest, chat_to_ask
-from qa.retrieval import Mode, Passage, Retriever
+from qa.ingest.index import Index
 from qa.schema import REFUSAL, Answer, AskRequest, Citation
+from qa.search.dates import DateFilter
+from qa.search.retrieval import Mode, Passage, Retriever
 from tests.conftest import HashEmbedder, make_settings
 from tests.test_api import parse_sse
 from tests.test_reader import fake_entities

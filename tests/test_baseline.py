@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus import read_paths
-from qa.retrieval import Passage
+from qa.ingest.corpus import read_paths
+from qa.search.retrieval import Passage
 from tests.conftest import HashEmbedder
 from training.baseline import HandWeighted, answers_quantity, sub_questions
 

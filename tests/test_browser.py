@@ -27,9 +27,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from qa.answer.engine import Engine
 from qa.api import create_app
-from qa.engine import Engine
-from qa.indexing import Index
+from qa.ingest.index import Index
 from tests.conftest import ROOT, make_settings, running
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

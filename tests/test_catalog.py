@@ -1,12 +1,12 @@
-"""qa/catalog.py: the article catalog and index state in SQL (SQLite here)."""
+"""qa/search/catalog.py: the article catalog and index state in SQL (SQLite here)."""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
 
-from qa.catalog import Catalog, make_engine
-from qa.corpus import Article
+from qa.ingest.corpus import Article
+from qa.search.catalog import Catalog, make_engine
 
 
 def _catalog(tmp_path: Path) -> Catalog:

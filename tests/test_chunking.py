@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from qa.chunking import Chunk, ChunkMeta, chunk_article, count_tokens, sentence_spans
-from qa.corpus import Article, corpus_files, read_paths
+from qa.ingest.chunking import Chunk, ChunkMeta, chunk_article, count_tokens, sentence_spans
+from qa.ingest.corpus import Article, corpus_files, read_paths
 from tests.conftest import SEEDS
 
 BUDGET, OVERLAP = 180, 30  # the Settings defaults

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.indexing import Index
+from qa.ingest.index import Index
 from tests.conftest import ROOT, SEEDS, HashEmbedder, make_settings
 
 QA = ROOT / ".venv" / "bin" / "qa"

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from qa.consistency import verify_index
-from qa.embedding import Embedder
-from qa.engine import Engine
+from qa.answer.engine import Engine
 from qa.errors import BusyError
-from qa.indexing import Index
-from qa.ingest_report import IngestReport
+from qa.ingest.index import Index
+from qa.ingest.index_check import verify_index
+from qa.ingest.report import IngestReport
 from qa.schema import Answer, AskRequest
+from qa.search.embedding import Embedder
 from tests.conftest import make_settings
 from tests.test_crash import snapshot, synthetic_corpus
 
@@ -33,8 +33,8 @@ PROBE = """
 import sys
 from qa.config import Settings
 from qa.errors import BusyError
-from qa.embedding import make_embedder
-from qa.indexing import Index
+from qa.search.embedding import make_embedder
+from qa.ingest.index import Index
 settings = Settings()
 index = Index(settings, make_embedder(settings))
 try:

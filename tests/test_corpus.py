@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus import Article, ReadResult, clean_text, corpus_files, read_bytes, read_paths
+from qa.ingest.corpus import Article, ReadResult, clean_text, corpus_files, read_bytes, read_paths
 from tests.conftest import SEEDS
 
 

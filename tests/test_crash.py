@@ -1,6 +1,6 @@
 """Crash-safe ingest: `qa ingest` killed with SIGKILL, then run again, equals a clean ingest.
 
-Also the checker behind `qa verify` (qa/consistency.py) and `reindex`, on small fast indexes.
+Also the checker behind `qa verify` (qa/ingest/index_check.py) and `reindex`, on small fast indexes.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from qa.config import Settings
-from qa.consistency import reindex, verify_index
-from qa.embedding import Embedder
-from qa.indexing import Index
+from qa.ingest.index import Index
+from qa.ingest.index_check import reindex, verify_index
+from qa.search.embedding import Embedder
 from tests.conftest import SEEDS, HashEmbedder, make_settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Dates stated in questions become date filters or a recency ordering (qa/dates.py)."""
+"""Dates stated in questions become date filters or a recency ordering (qa/search/dates.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from qa.dates import DateFilter, parse_question_dates
+from qa.search.dates import DateFilter, parse_question_dates
 
 REF = date(2023, 11, 11)  # the newest seed article
 

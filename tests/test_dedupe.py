@@ -1,10 +1,10 @@
-"""qa/dedupe.py: repeated paragraphs go, real text stays (issue 27, item 8: 5,000 paragraphs
+"""qa/ingest/dedupe.py: repeated paragraphs go, real text stays (issue 27, item 8: 5,000 paragraphs
 that differ only in their numbers became 2 chunks)."""
 
 from __future__ import annotations
 
-from qa import corpus
-from qa.dedupe import NearIndex, dedupe
+from qa.ingest import corpus
+from qa.ingest.dedupe import NearIndex, dedupe
 
 
 def _results_table(rows: int) -> list[str]:

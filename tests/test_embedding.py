@@ -1,4 +1,5 @@
-"""qa/embedding.py: the packaged model, offline, loaded on first use; the query-time cache."""
+"""qa/search/embedding.py: the packaged model, offline, loaded on first use; the query-time
+cache."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import numpy as np
 import pytest
 
 from qa.config import Settings
-from qa.embedding import CachedEmbedder, SentenceEmbedder, make_embedder
 from qa.errors import IndexStateError
-from qa.indexing import Index
-from qa.retrieval import Retriever
+from qa.ingest.index import Index
+from qa.search.embedding import CachedEmbedder, SentenceEmbedder, make_embedder
+from qa.search.retrieval import Retriever
 from tests.conftest import SEEDS, HashEmbedder, make_settings
 
 
@@ -97,10 +98,10 @@ def test_openvino_that_cannot_run_falls_back_to_torch_with_a_log_line(
     blocked = tmp_path / "a-file"
     blocked.write_text("the models folder cannot be created under a file")
     embedder = SentenceEmbedder(backend="openvino", cache_dir=blocked / "models")
-    with caplog.at_level(logging.WARNING, logger="qa.embedding"):
+    with caplog.at_level(logging.WARNING, logger="qa.search.embedding"):
         vector = embedder.embed_query("Niger's junta")
     assert embedder.backend == "torch"
-    lines = [r.getMessage() for r in caplog.records if r.name == "qa.embedding"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "qa.search.embedding"]
     assert len(lines) == 1 and "embedding with torch instead" in lines[0], lines
     expected = SentenceEmbedder(backend="torch").embed_query("Niger's junta")
     assert np.allclose(vector, expected, atol=1e-6)

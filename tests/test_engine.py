@@ -1,4 +1,4 @@
-"""The answer engine (qa/engine.py) end to end with the real model and the seed index: right
+"""The answer engine (qa/answer/engine.py) end to end with the real model and the seed index: right
 facts from the right files, refusals, date ranges, the citation contract, streaming,
 conversation, and the `qa ask` CLI."""
 
@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from qa.answer.engine import Engine
+from qa.api.openai_compat import sources_text
 from qa.cli import app
 from qa.config import get_settings
-from qa.engine import Engine
-from qa.indexing import Index
-from qa.openai_compat import sources_text
+from qa.ingest.index import Index
 from qa.schema import REFUSAL, Answer, AskRequest, Turn
 from qa.text import split_cited
 from tests.conftest import HashEmbedder, ScriptedEngine, make_settings

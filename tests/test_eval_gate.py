@@ -72,7 +72,7 @@ def _misses(report: Report) -> str:
 
 @pytest.fixture(scope="module")
 def engine(seed_index, real_embedder):
-    from qa.engine import Engine
+    from qa.answer.engine import Engine
 
     return Engine(seed_index.settings, seed_index, real_embedder)
 
@@ -132,9 +132,9 @@ def test_qa_eval_command_writes_the_report_and_gates(engine, tmp_path: Path) -> 
 
 @pytest.mark.skipif(not RTQA.exists(), reason="RealTime QA data not present (../shared/data)")
 def test_realtimeqa_sample_end_to_end(real_embedder, tmp_path: Path) -> None:
-    from qa.engine import Engine
+    from qa.answer.engine import Engine
     from qa.evaluation.realtimeqa import prepare
-    from qa.indexing import Index
+    from qa.ingest.index import Index
 
     summary = prepare(RTQA, tmp_path / "rtqa", sample=20, seed=7)
     assert summary["questions"] == 20

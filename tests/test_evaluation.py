@@ -302,7 +302,7 @@ def test_load_gold_names_the_bad_line(tmp_path: Path, line: str, words: str) -> 
 
 def test_seed_gold_set_is_valid_and_honest() -> None:
     """The committed gold set: enough questions of each kind, answers present in their sources."""
-    from qa.corpus import read_paths
+    from qa.ingest.corpus import read_paths
 
     gold = load_gold(ROOT / "eval/gold/seeds.jsonl")
     seeds = ROOT / "seeds"

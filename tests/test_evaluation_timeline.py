@@ -116,7 +116,7 @@ def test_a_mixed_gold_file_reports_answer_and_timeline_metrics_apart() -> None:
 
 def test_seed_timeline_gold_is_honest() -> None:
     """Every event phrase is in the seed article of that date (null: the undated one)."""
-    from qa.corpus import read_paths
+    from qa.ingest.corpus import read_paths
 
     items = load_gold(ROOT / "eval/gold/seeds-timeline.jsonl")
     seeds = ROOT / "seeds"

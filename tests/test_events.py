@@ -1,4 +1,4 @@
-"""Events of a timeline's subject (qa/events.py): a line names the subject or an alias and
+"""Events of a timeline's subject (qa/answer/events.py): a line names the subject or an alias and
 reports something that happened, not an assessment. Fast, on hand-made entities and tokens;
 the spaCy tagger itself in one slow test."""
 
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from qa.events import Token, happened, spacy_pos, subject
-from qa.reader.entities import Entity
+from qa.answer.events import Token, happened, spacy_pos, subject
+from qa.answer.reader.entities import Entity
 
 _AUX = {"is": "be", "are": "be", "was": "be", "were": "be", "has": "have", "have": "have"}
 _VERBS = {  # word -> (tag, lemma)

@@ -1,5 +1,5 @@
-"""qa/feeds.py and qa/fetch.py against a real HTTP server on loopback: a feed with ETags and the
-pages it links to; entries indexed once, new ones picked up, broken ones reported."""
+"""qa/ingest/feeds.py and qa/ingest/fetch.py against a real HTTP server on loopback: a feed with
+ETags and the pages it links to; entries indexed once, new ones picked up, broken ones reported."""
 
 from __future__ import annotations
 
@@ -22,10 +22,18 @@ from xml.sax.saxutils import escape
 import pytest
 
 from qa.config import Settings
-from qa.consistency import verify_index
-from qa.feeds import MAX_TRIES, STATE_FILE, FeedState, entry_path, parse_feed, poll, read_feed_file
-from qa.indexing import Index
-from qa.retrieval import Passage
+from qa.ingest.feeds import (
+    MAX_TRIES,
+    STATE_FILE,
+    FeedState,
+    entry_path,
+    parse_feed,
+    poll,
+    read_feed_file,
+)
+from qa.ingest.index import Index
+from qa.ingest.index_check import verify_index
+from qa.search.retrieval import Passage
 from tests.conftest import ROOT, HashEmbedder, free_port, make_settings
 
 PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
@@ -346,8 +354,8 @@ def test_the_service_polls_indexes_and_reports_feeds_in_readyz(
 ) -> None:
     from fastapi.testclient import TestClient
 
+    from qa.answer.engine import Engine
     from qa.api import create_app
-    from qa.engine import Engine
 
     server, base = site
     serve_feed(server, base, ITEMS)
@@ -381,8 +389,8 @@ def test_the_service_polls_indexes_and_reports_feeds_in_readyz(
 def test_a_cited_feed_article_carries_its_link(tmp_path: Path, site: tuple[Site, str]) -> None:
     from fastapi.testclient import TestClient
 
+    from qa.answer.engine import Engine
     from qa.api import create_app
-    from qa.engine import Engine
 
     server, base = site
     serve_feed(server, base, ITEMS)
@@ -456,9 +464,9 @@ def test_healthz_answers_while_a_large_feed_is_parsed(
     """Issue 27, item 2: parsing ran on the event loop and /healthz waited for it."""
     from fastapi.testclient import TestClient
 
-    from qa import feeds
+    from qa.answer.engine import Engine
     from qa.api import create_app
-    from qa.engine import Engine
+    from qa.ingest import feeds
 
     server, base = site
     server.pages["/feed.xml"] = (200, big_feed(base, 10_000))
@@ -537,7 +545,7 @@ def test_one_bad_date_makes_one_entry_undated_and_never_sinks_the_feed(
 
 def test_a_one_paragraph_entry_is_kept() -> None:
     """Issue 27, item 4: trafilatura found no article in an HTML fragment of one paragraph."""
-    from qa.feeds import Entry, render
+    from qa.ingest.feeds import Entry, render
 
     sentence = (
         "The harbour council voted on Tuesday to keep the night ferry running through the "
@@ -557,7 +565,7 @@ def test_a_malformed_feed_is_not_ok_and_names_the_parsers_reason(
     server.pages["/cut.xml"] = (200, whole[: whole.index("</item>") + 7].encode())
     server.pages["/empty.xml"] = (200, b'<rss version="2.0"><channel><title>x</ti')
     feeds = [f"{base}/cut.xml", f"{base}/empty.xml"]
-    with caplog.at_level(logging.WARNING, logger="qa.feeds"):
+    with caplog.at_level(logging.WARNING, logger="qa.ingest.feeds"):
         report = asyncio.run(poll(settings_for(tmp_path, base, feeds=feeds)))
     cut, empty = report.feeds[feeds[0]], report.feeds[feeds[1]]
     assert (cut.ok, cut.new) == (False, 1)  # its readable entry is still indexed

@@ -1,4 +1,4 @@
-"""qa/fetch.py and qa/netguard.py: outbound fetching reaches public addresses only (SSRF), in
+"""qa/ingest/fetch.py and qa/netguard.py: outbound fetching reaches public addresses only (SSRF), in
 every spelling of an address and at every redirect hop, unless QA_FETCH_ALLOW allows it; against
 real HTTP servers on loopback (127.0.0.2 stands for a public site where a test needs one)."""
 
@@ -18,8 +18,8 @@ from pydantic import ValidationError
 
 from qa.config import Settings
 from qa.errors import FeedError, FetchRefused
-from qa.feeds import poll
-from qa.fetch import Fetcher
+from qa.ingest.feeds import poll
+from qa.ingest.fetch import Fetcher
 from qa.netguard import AddressPolicy, refusal
 from tests.conftest import make_settings
 
@@ -223,7 +223,7 @@ def test_a_feed_linking_to_internal_addresses_writes_nothing_and_reports_them(
     public.pages["/bounce.xml"] = (302, b"", {"Location": f"http://localhost:{port}/feed"})
     feeds = [f"{public.base}/feed.xml", bounce]
     settings = _settings(tmp_path, feeds=feeds, fetch_allow=["127.0.0.2"])
-    with caplog.at_level(logging.WARNING, logger="qa.feeds"):
+    with caplog.at_level(logging.WARNING, logger="qa.ingest.feeds"):
         report = asyncio.run(poll(settings))
     assert report.written == [] and internal.hits == []
     status = report.feeds[f"{public.base}/feed.xml"]

@@ -1,5 +1,5 @@
-"""Condensing a follow-up (qa/reader/followup.py) with spaCy's parse, on conversations made up
-for these tests; and the issue's two follow-ups answered on the seed index through the API's
+"""Condensing a follow-up (qa/answer/reader/followup.py) with spaCy's parse, on conversations made
+up for these tests; and the issue's two follow-ups answered on the seed index through the API's
 history (the chat page's /ask body, OpenAI messages)."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 
+from qa.answer.engine import Engine
+from qa.answer.reader.followup import condense
 from qa.api import create_app
-from qa.engine import Engine
-from qa.reader.followup import condense
 from qa.schema import REFUSAL, Turn
 
 pytestmark = pytest.mark.slow  # spaCy's parser; the seed index and the embedding model

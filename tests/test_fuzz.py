@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from qa.answer.engine import Engine
 from qa.api import create_app
 from qa.config import Settings
-from qa.engine import Engine
-from qa.indexing import Index
+from qa.ingest.index import Index
 from tests.conftest import make_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

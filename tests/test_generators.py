@@ -1,5 +1,5 @@
-"""One contract for every answer backend (qa/generators/): the extractive reader, llama.cpp with
-the real SmolLM2 in its supervised child process, and an OpenAI-compatible server on loopback
+"""One contract for every answer backend (qa/answer/generators/): the extractive reader, llama.cpp
+with the real SmolLM2 in its supervised child process, and an OpenAI-compatible server on loopback
 (a faithful scripted model behind a real HTTP API, reached through LangChain's ChatOpenAI).
 
 Same answer contract, citations verified against the retrieved passages, the shared refusal
@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from qa.engine import Engine
+from qa.answer.engine import Engine
 from qa.errors import BackendError
-from qa.indexing import Index
+from qa.ingest.index import Index
 from qa.schema import REFUSAL, AskRequest
 from qa.text import sentence_spans
 from tests.conftest import free_port, openai_app, serving

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from qa.answer.engine import Engine
+from qa.answer.generators.chat import ChatGenerator
 from qa.api import create_app, server_config
+from qa.api.ratelimit import Rate, parse_rate
 from qa.config import Settings
-from qa.engine import Engine
 from qa.errors import InputError
-from qa.generators.chat import ChatGenerator
-from qa.indexing import Index
-from qa.ratelimit import Rate, parse_rate
+from qa.ingest.index import Index
 from tests.conftest import free_port, make_settings
 
 pytestmark = pytest.mark.slow

@@ -16,16 +16,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from qa import corpus
+from qa.answer.engine import Engine
 from qa.api import create_app
-from qa.consistency import verify_index
-from qa.corpus import read_bytes
-from qa.dedupe import _BANDS, _BUCKET_CAP, NearIndex, dedupe
-from qa.engine import Engine
 from qa.errors import InputError, NotFoundError
-from qa.indexing import Index
-from qa.retrieval import Passage
-from qa.uploads import safe_name
+from qa.ingest import corpus
+from qa.ingest.corpus import read_bytes
+from qa.ingest.dedupe import _BANDS, _BUCKET_CAP, NearIndex, dedupe
+from qa.ingest.index import Index
+from qa.ingest.index_check import verify_index
+from qa.ingest.uploads import safe_name
+from qa.search.retrieval import Passage
 from tests.conftest import SEEDS, HashEmbedder, make_settings
 
 ARTICLE = b"Title: Harbour news\n\nThe Port Quillan lighthouse reopened on Saturday.\n"
@@ -534,10 +534,10 @@ def _passage(n: int, text: str) -> Passage:
 def _builder(
     *texts: str, question: str = "What did the Quillan water board approve?", floor: float = 0.1
 ) -> Any:
-    from qa.citations import CitationBuilder
-    from qa.generators.base import Draft
+    from qa.answer.citations import CitationBuilder
+    from qa.answer.generators.base import Draft
+    from qa.answer.verify import Verifier
     from qa.injection import flag_spans
-    from qa.verify import Verifier
 
     passages = [
         dataclasses.replace(_passage(n, t), flagged=flag_spans(t))

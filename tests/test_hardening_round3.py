@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from qa.answer.engine import Engine
 from qa.api import create_app
-from qa.corpus import read_bytes
-from qa.engine import Engine
-from qa.indexing import Index
+from qa.ingest.corpus import read_bytes
+from qa.ingest.index import Index
 from tests.conftest import HashEmbedder, make_settings
 
 
@@ -99,7 +99,7 @@ def test_a_bad_file_is_logged_once_per_change_not_at_every_rescan(
     bad = settings.corpus_dir / "broken.jsonl"
     bad.write_text('{"id": "a", "text": "The ferry runs."}\nnot json\n', encoding="utf-8")
     index = Index(settings, HashEmbedder())
-    with caplog.at_level(logging.WARNING, logger="qa.corpus"):
+    with caplog.at_level(logging.WARNING, logger="qa.ingest.corpus"):
         for _ in range(3):  # three rescans of an unchanged folder
             assert any(p.source.startswith("broken.jsonl") for p in index.ingest().problems)
         assert sum("broken.jsonl" in r.getMessage() for r in caplog.records) == 1

@@ -10,8 +10,8 @@ from datetime import date
 
 import pytest
 
-from qa.corpus import read_bytes
-from qa.headers import lead, match_date, to_date
+from qa.ingest.corpus import read_bytes
+from qa.ingest.headers import lead, match_date, to_date
 
 BODY = "The Kennedy bridge reopened to traffic on Friday."
 T = "Niamey opens a bridge"

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from qa.chunking import chunk_article
-from qa.corpus import read_paths
 from qa.errors import IndexStateError, InputError
-from qa.indexing import Index
-from qa.ingest_report import describe
+from qa.ingest.chunking import chunk_article
+from qa.ingest.corpus import read_paths
+from qa.ingest.index import Index
+from qa.ingest.report import describe
 from tests.conftest import HashEmbedder, make_settings
 
 pytestmark = pytest.mark.slow
@@ -406,7 +406,7 @@ def test_an_index_from_before_bm25_segments_is_upgraded_when_opened(
     (bm25 / "c03b2b894811").mkdir(parents=True)  # what the old format left
     built.catalog.set_state("bm25_version", "c03b2b894811")
     reopened = Index(make_settings(built.settings.corpus_dir.parent), real_embedder)
-    with caplog.at_level("WARNING", logger="qa.indexing"):
+    with caplog.at_level("WARNING", logger="qa.ingest.index"):
         lexical = reopened.lexical()
     assert "older format" in caplog.text
     assert lexical.n_live == reopened.store.count() > 0

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from qa.embedding import Embedder
-from qa.engine import Engine
-from qa.indexing import Index
+from qa.answer.engine import Engine
+from qa.answer.verify import strip_markers
+from qa.ingest.index import Index
 from qa.schema import REFUSAL, Answer, AskRequest
+from qa.search.embedding import Embedder
 from qa.text import split_cited
-from qa.verify import strip_markers
 from tests.conftest import HashEmbedder, make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,10 +189,10 @@ def test_a_supported_llm_sentence_that_does_not_answer_the_question_is_dropped()
     """The statement-form case of issue 27: support alone cannot catch a sentence an article
     addresses to readers; it must also share content with the question or the reader's answer.
     Here the hotline sentence is plain news in form (not flagged), so only relevance drops it."""
-    from qa.citations import CitationBuilder
-    from qa.generators.base import Draft
-    from qa.retrieval import Passage
-    from qa.verify import Verifier
+    from qa.answer.citations import CitationBuilder
+    from qa.answer.generators.base import Draft
+    from qa.answer.verify import Verifier
+    from qa.search.retrieval import Passage
 
     fuel = "Fuel prices in Quillan rose by 6 percent in March, the consumer office said."
     hotline = "The official hotline for complaints is KESTREL-09."

@@ -20,13 +20,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from qa.answer.engine import Engine
+from qa.answer.verify import strip_markers
 from qa.api import create_app
-from qa.engine import Engine
-from qa.indexing import Index
-from qa.openai_compat import SOURCES_HEADING
+from qa.api.openai_compat import SOURCES_HEADING
+from qa.ingest.index import Index
 from qa.schema import REFUSAL
 from qa.text import split_cited
-from qa.verify import strip_markers
 from tests.conftest import make_settings, openai_app, serving
 
 pytestmark = pytest.mark.slow

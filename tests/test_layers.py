@@ -47,7 +47,7 @@ MOVES = _moves()
 
 
 def placed(module: str) -> str:
-    """`module` at its place after the move (qa.indexing -> qa.ingest.index)."""
+    """`module` at its place after the move (qa.ingest.index -> qa.ingest.index)."""
     parts = module.split(".")
     if len(parts) > 1 and parts[0] == "qa" and parts[1] in MOVES:
         return ".".join(["qa", MOVES[parts[1]], *parts[2:]])
@@ -72,7 +72,9 @@ def imports(path: Path) -> set[str]:
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.add(node.module)
-            if node.module.split(".")[0] == "qa":  # `from qa import feeds`: the module qa.feeds
+            if (
+                node.module.split(".")[0] == "qa"
+            ):  # `from qa import feeds`: the module qa.ingest.feeds
                 found |= {f"{node.module}.{alias.name}" for alias in node.names}
     return {name for name in found if name.split(".")[0] in ("qa", "training", "bench")}
 

@@ -1,4 +1,4 @@
-"""qa/lexical.py: BM25 over chunks, versioned on disk, with date ranges."""
+"""qa/search/lexical.py: BM25 over chunks, versioned on disk, with date ranges."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.chunking import ChunkMeta
-from qa.lexical import LexicalIndex, tokenize
-from qa.store import StoredChunk
+from qa.ingest.chunking import ChunkMeta
+from qa.search.lexical import LexicalIndex, tokenize
+from qa.search.store import StoredChunk
 
 
 def _chunk(cid: str, text: str, day: date | None) -> StoredChunk:
@@ -184,10 +184,10 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from qa.chunking import ChunkMeta
-from qa.lexical import LexicalIndex
-from qa.segments import SegmentBuilder
-from qa.store import StoredChunk
+from qa.ingest.chunking import ChunkMeta
+from qa.search.lexical import LexicalIndex
+from qa.search.segments import SegmentBuilder
+from qa.search.store import StoredChunk
 
 root, version = Path(sys.argv[1]), sys.argv[2]
 base = LexicalIndex.load(root, version)

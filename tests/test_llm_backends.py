@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from qa.engine import Engine
+from qa.answer.engine import Engine
+from qa.answer.generators.chat import ChatGenerator, make_chat_generator
+from qa.answer.generators.llamacpp import smollm2_path
 from qa.errors import BackendError
-from qa.generators.chat import ChatGenerator, make_chat_generator
-from qa.generators.llamacpp import smollm2_path
-from qa.indexing import Index
+from qa.ingest.index import Index
 from qa.schema import REFUSAL, Answer, AskRequest
 from tests.conftest import free_port, running_process
 from tests.test_verify import assert_contract

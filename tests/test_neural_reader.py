@@ -1,6 +1,6 @@
-"""The neural reader (qa/reader/neural.py, qa/reader/span.py): span -> sentence -> short answer
-inside the cited quote, no question sentence ever quoted, compound questions, the fingerprint
-check, and the real model on a passage it was not trained on."""
+"""The neural reader (qa/answer/reader/neural.py, qa/answer/reader/span.py): span -> sentence ->
+short answer inside the cited quote, no question sentence ever quoted, compound questions, the
+fingerprint check, and the real model on a passage it was not trained on."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from qa.answer.reader.neural import NeuralReader, age_penalty, asks, asks_about_past
+from qa.answer.reader.reader import to_draft
+from qa.answer.reader.span import Span
 from qa.errors import IndexStateError
-from qa.reader.neural import NeuralReader, age_penalty, asks, asks_about_past
-from qa.reader.reader import to_draft
-from qa.reader.span import Span
-from qa.retrieval import Passage
+from qa.search.retrieval import Passage
 
 
 def passage(text: str, n: int = 0) -> Passage:
@@ -112,7 +112,7 @@ def test_no_passages_is_a_refusal() -> None:
 
 
 def test_fingerprint_mismatch_refuses_to_load(tmp_path: Path) -> None:
-    from qa.reader import span
+    from qa.answer.reader import span
 
     meta = span.read_meta()
     meta["fingerprint"] = "0" * 16  # as if trained with another tokenizer or input rules
@@ -122,7 +122,7 @@ def test_fingerprint_mismatch_refuses_to_load(tmp_path: Path) -> None:
 
 
 def test_committed_model_matches_the_code() -> None:
-    from qa.reader import span
+    from qa.answer.reader import span
 
     meta = span.read_meta()
     assert meta["fingerprint"] == span.fingerprint()

@@ -1,4 +1,4 @@
-"""Newer reports (qa/newer.py): a newer article, up to as_of, that answers the question
+"""Newer reports (qa/answer/newer.py): a newer article, up to as_of, that answers the question
 differently is listed under the answer as a verified quote; fast, on the hash-embedded corpus
 of tests/test_as_of.py."""
 
@@ -10,17 +10,17 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
+from qa.answer.engine import Engine
+from qa.answer.newer import AS_WELL, _norm
 from qa.api import create_app
 from qa.cli.answer import render
-from qa.engine import Engine
-from qa.newer import AS_WELL, _norm
 from qa.schema import AskRequest
 from tests.test_as_of import QUESTION, SEP, TODAY, build_engine
 
 OCTOBER = date(2023, 10, 1)  # aug.txt (1,100) and sep.txt (1,000) are indexed by then
 # These tests check the listing, its checks and its faces on a hash-embedded corpus, at the
 # hand-set bar of the seeds: the September quote answers 1.3 times as well as the August one
-# read alone. The fitted qa.newer.AS_WELL (7.55, changing-facts dev half) would drop it: that
+# read alone. The fitted qa.answer.newer.AS_WELL (7.55, changing-facts dev half) would drop it: that
 # bar is measured by `qa eval --gold eval/gold/changing-dev.jsonl` (docs/evaluation.md).
 PLUMBING_BAR = 0.8
 

@@ -12,9 +12,9 @@ import openai
 import pytest
 from fastapi.exceptions import RequestValidationError
 
+from qa.answer.engine import Engine
 from qa.api import create_app
-from qa.engine import Engine
-from qa.openai_compat import ChatRequest, chat_to_ask, sources_text
+from qa.api.openai_compat import ChatRequest, chat_to_ask, sources_text
 from qa.schema import Citation
 from tests.conftest import running
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.generators.base import PROMPTS, load_prompt
+from qa.answer.generators.base import PROMPTS, load_prompt
 from tests.conftest import ROOT
 
 
@@ -55,7 +55,7 @@ def test_a_wheel_installed_in_a_fresh_venv_loads_the_chat_prompts(tmp_path: Path
 
     # no dependencies in the fresh venv: the prompt loader needs none; run outside the repository
     probe = (
-        "import qa, json; from qa.generators.base import load_prompt; "
+        "import qa, json; from qa.answer.generators.base import load_prompt; "
         "print(json.dumps([qa.__file__, load_prompt('system'), load_prompt('answer')]))"
     )
     out = subprocess.run(

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from qa.answer.engine import Engine
 from qa.api import create_app
-from qa.engine import Engine
-from qa.indexing import Index
-from qa.ratelimit import MovingWindow, Rate, costs_work
+from qa.api.ratelimit import MovingWindow, Rate, costs_work
+from qa.ingest.index import Index
 from tests.conftest import HashEmbedder, make_settings
 
 
@@ -91,9 +91,9 @@ def test_only_answers_and_writes_cost_a_hit() -> None:
 def test_a_storage_uri_that_limits_cannot_use_is_refused_by_name() -> None:
     """QA_RATE_LIMIT_STORAGE: memory:// (per process) by default, redis://... shared by
     replicas (tests/test_replicas.py runs it on a real Redis)."""
+    from qa.api.ratelimit import MovingWindow, parse_rate
     from qa.config import Settings
     from qa.errors import InputError
-    from qa.ratelimit import MovingWindow, parse_rate
 
     assert Settings().rate_limit_storage == "memory://"
     rate = parse_rate("2/minute")

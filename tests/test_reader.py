@@ -1,4 +1,4 @@
-"""The learned reader (qa/reader/): answer types, short answers, the model's features,
+"""The learned reader (qa/answer/reader/): answer types, short answers, the model's features,
 refusal of a question whose answer type no passage holds, follow-ups across turns."""
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa.answer.reader.entities import Entity, outside_dateline
+from qa.answer.reader.features import FEATURES, candidates, featurize
+from qa.answer.reader.model import MODEL_PATH, ReaderModel, load_model
+from qa.answer.reader.questions import analyse, expected_labels
+from qa.answer.reader.reader import LearnedReader
+from qa.answer.reader.short_answer import pick
 from qa.errors import BackendError
 from qa.evaluation.legacy_followup import condense_rules, resolve
-from qa.reader.entities import Entity, outside_dateline
-from qa.reader.features import FEATURES, candidates, featurize
-from qa.reader.model import MODEL_PATH, ReaderModel, load_model
-from qa.reader.questions import analyse, expected_labels
-from qa.reader.reader import LearnedReader
-from qa.reader.short_answer import pick
-from qa.retrieval import Passage
 from qa.schema import REFUSAL, Turn
+from qa.search.retrieval import Passage
 from tests.conftest import HashEmbedder
 
 # A stand-in for spaCy's NER in fast tests: known names, dates and numbers by pattern.
@@ -290,7 +290,7 @@ def test_possessive_pronoun_becomes_a_possessive() -> None:
 
 @pytest.mark.slow
 def test_spacy_finds_the_entities_the_reader_needs() -> None:
-    from qa.reader.entities import EntityTagger
+    from qa.answer.reader.entities import EntityTagger
 
     (ents,) = EntityTagger()(["Gen. Salifou Mody met officials in Paris on July 28, 2023."])
     labels = {e.text: e.label for e in ents}
@@ -301,7 +301,7 @@ def test_spacy_finds_the_entities_the_reader_needs() -> None:
 @pytest.mark.slow
 def test_a_country_spacy_calls_a_person_is_a_place() -> None:
     """seeds-006: spaCy's small model tags "Mali" as PERSON in this sentence."""
-    from qa.reader.entities import EntityTagger, countries
+    from qa.answer.reader.entities import EntityTagger, countries
 
     assert {"Mali", "Burkina Faso", "Niger", "Trinidad and Tobago"} <= countries()
     assert "European Union" not in countries()
@@ -328,8 +328,8 @@ def test_a_stopword_question_reads_without_error(question: str) -> None:
 
 
 def test_a_stopword_question_to_the_engine_refuses_or_answers(tmp_settings, hash_embedder) -> None:
-    from qa.engine import Engine
-    from qa.indexing import Index
+    from qa.answer.engine import Engine
+    from qa.ingest.index import Index
     from qa.schema import AskRequest
 
     index = Index(tmp_settings, hash_embedder)

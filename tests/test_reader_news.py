@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.retrieval import Passage
+from qa.search.retrieval import Passage
 from training import news
 from training.learned_reader import Rows, fit, join
 

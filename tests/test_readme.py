@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from qa.answer.engine import Engine
 from qa.api import create_app
-from qa.engine import Engine
 from tests.conftest import ROOT
 from tests.test_api import parse_sse
 

@@ -1,5 +1,5 @@
-"""Hybrid, date-aware retrieval (qa/retrieval.py): fast tests on a hash-embedded index, and the
-done-when behaviour on the seed index with the real model."""
+"""Hybrid, date-aware retrieval (qa/search/retrieval.py): fast tests on a hash-embedded index, and
+the done-when behaviour on the seed index with the real model."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from langchain_core.documents import Document
 
 from qa.config import Settings
-from qa.dates import DateFilter
-from qa.indexing import Index
-from qa.retrieval import Mode, NewsRetriever, Passage, Retriever, date_where
+from qa.ingest.index import Index
+from qa.search.dates import DateFilter
+from qa.search.retrieval import Mode, NewsRetriever, Passage, Retriever, date_where
 from tests.conftest import SEEDS, HashEmbedder, make_settings
 
 S000 = "000_cd0023486d4bb650.txt"

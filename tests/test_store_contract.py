@@ -17,8 +17,8 @@ import pytest
 
 from qa.config import Settings
 from qa.errors import IndexStateError
-from qa.indexing import Index
-from qa.store import ChunkStore
+from qa.ingest.index import Index
+from qa.search.store import ChunkStore
 from tests.conftest import HashEmbedder, free_port, make_settings, running_process
 
 UNDATED = "003_dc7ce24594d87c5a.txt"
@@ -203,8 +203,8 @@ def test_an_embedded_index_is_loaded_when_opened_not_rewritten_by_the_first_quer
     script = f"""
 import os, sys, time
 from pathlib import Path
-from qa.engine import Engine
-from qa.indexing import Index
+from qa.answer.engine import Engine
+from qa.ingest.index import Index
 from tests.conftest import HashEmbedder, make_settings
 settings = make_settings(Path({str(tmp_path)!r}))
 index = Index(settings, HashEmbedder())  # another process opens the index to answer

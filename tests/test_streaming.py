@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from qa.answer.engine import Engine
 from qa.api import create_app
-from qa.engine import Engine
 from tests.test_api import parse_sse
 
 pytestmark = pytest.mark.slow

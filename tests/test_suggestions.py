@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from qa.answer.engine import Engine
+from qa.answer.suggestions import Article, Suggestions, candidates, keep_answered, truecase
 from qa.api import create_app
-from qa.engine import Engine
-from qa.indexing import Index
-from qa.suggestions import Article, Suggestions, candidates, keep_answered, truecase
+from qa.ingest.index import Index
 from tests.conftest import HashEmbedder, make_settings
 
 
@@ -103,7 +103,7 @@ def test_every_seed_suggestion_is_answered_and_names_an_indexed_article(
             answer = client.post("/ask", json={"question": question}).json()
             assert answer["refused"] is False and answer["citations"], (question, answer)
     # each one names an entity or a title word of an indexed article
-    from qa.reader.entities import load_nlp
+    from qa.answer.reader.entities import load_nlp
 
     catalog = seed_index.catalog
     names = set()

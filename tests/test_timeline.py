@@ -1,4 +1,4 @@
-"""Timeline answers (qa/timeline.py): detection rules, per-article picks, ordering by article
+"""Timeline answers (qa/answer/timeline.py): detection rules, per-article picks, ordering by article
 date with undated last, merging of near-duplicates, and the engine and API in timeline mode,
 all with the hash embedder (fast)."""
 
@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from qa.answer.engine import Engine
+from qa.answer.timeline import Pick, cite, detect, line, merge, select, topic
+from qa.answer.verify import Verifier
 from qa.api import create_app
-from qa.dates import order_key
-from qa.engine import Engine
-from qa.indexing import Index
-from qa.retrieval import Passage
+from qa.ingest.index import Index
 from qa.schema import REFUSAL, AskRequest
-from qa.timeline import Pick, cite, detect, line, merge, select, topic
-from qa.verify import Verifier
+from qa.search.dates import order_key
+from qa.search.retrieval import Passage
 from tests.conftest import HashEmbedder, make_settings
 from tests.test_api import parse_sse
 from tests.test_events import fake_pos

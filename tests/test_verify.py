@@ -1,4 +1,4 @@
-"""Citation verification (qa/verify.py) and what the engine does with unsupported sentences.
+"""Citation verification (qa/answer/verify.py) and what the engine does with unsupported sentences.
 
 Scripted drafts come from LangChain's fake chat model standing in for an LLM backend.
 """
@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from qa.answer.engine import Engine
+from qa.answer.verify import Verifier, key_terms, strip_markers
 from qa.config import Settings
-from qa.engine import Engine
-from qa.indexing import Index
+from qa.ingest.index import Index
 from qa.schema import Answer, AskRequest
-from qa.verify import Verifier, key_terms, strip_markers
 from tests.conftest import HashEmbedder, ScriptedEngine
 
 S003 = "003_dc7ce24594d87c5a.txt"

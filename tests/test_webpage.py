@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.chunking import chunk_article
-from qa.corpus import read_bytes
+from qa.ingest.chunking import chunk_article
+from qa.ingest.corpus import read_bytes
 
 PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
 EXPECTED = json.loads((PAGES / "expected.json").read_text(encoding="utf-8"))
@@ -112,7 +112,7 @@ STORY = (
 @pytest.mark.parametrize("depth", [300, 20_000])
 def test_a_deeply_nested_page_keeps_its_text(depth: int) -> None:
     """lxml stops building the tree at 256 levels: the page kept only its title."""
-    from qa.webpage import parse_html
+    from qa.ingest.webpage import parse_html
 
     body = "".join(f"<p>{s}</p>" for s in STORY)
     raw = (
@@ -128,7 +128,7 @@ def test_a_deeply_nested_page_keeps_its_text(depth: int) -> None:
 
 
 def test_a_cookie_consent_paragraph_never_reaches_the_article() -> None:
-    from qa.corpus import clean_text, read_bytes
+    from qa.ingest.corpus import clean_text, read_bytes
 
     nav = "".join(f"<li><a href='/s{i}'>Section {i}</a></li>" for i in range(300))
     consent = (

@@ -9,13 +9,13 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from qa.embedding import Embedder
-from qa.generators.base import Draft
-from qa.reader.questions import NUMERAL, answers_quantity, sub_questions
-from qa.reader.reader import Scored
-from qa.retrieval import Passage
+from qa.answer.generators.base import Draft
+from qa.answer.reader.questions import NUMERAL, answers_quantity, sub_questions
+from qa.answer.reader.reader import Scored
+from qa.answer.verify import content_words, key_terms
+from qa.search.embedding import Embedder
+from qa.search.retrieval import Passage
 from qa.text import sentence_spans
-from qa.verify import content_words, key_terms
 
 # -- extractive ------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """Fit the neural reader's recency prior and refusal threshold on validation questions asked of
-the service's own retrieval, and store both in `qa/reader/span_reader.meta.json`.
+the service's own retrieval, and store both in `qa/answer/reader/span_reader.meta.json`.
 
     .venv/bin/qa eval prepare-realtimeqa --split val
     .venv/bin/qa ingest --corpus .cache/realtimeqa-val/corpus \
@@ -23,15 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.answer.engine import Engine
+from qa.answer.reader import span
+from qa.answer.reader.neural import NeuralReader
+from qa.answer.reader.questions import sub_questions
+from qa.answer.reader.span import Span
 from qa.config import get_settings
-from qa.engine import Engine
 from qa.evaluation.gold import GoldItem, load_gold
 from qa.evaluation.metrics import is_correct
-from qa.reader import span
-from qa.reader.neural import NeuralReader
-from qa.reader.questions import sub_questions
-from qa.reader.span import Span
-from qa.retrieval import Passage
+from qa.search.retrieval import Passage
 
 log = logging.getLogger("training.calibrate_reader")
 ROOT = Path(__file__).resolve().parent.parent

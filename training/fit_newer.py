@@ -1,4 +1,4 @@
-"""Fit `qa.newer.AS_WELL` (how well, read alone, a newer quote must answer compared with the
+"""Fit `qa.answer.newer.AS_WELL` (how well, read alone, a newer quote must answer compared with the
 cited one) on the changing-facts dev half; never on the test half.
 
     .venv/bin/qa eval prepare-realtimeqa --articles eval/gold/changing-articles.txt
@@ -23,14 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.answer.engine import Engine
+from qa.answer.newer import AS_WELL, NewerReports
 from qa.config import get_settings
-from qa.engine import Engine
 from qa.evaluation.changing import score_changing, summarize_changing
 from qa.evaluation.gold import GoldItem, load_gold
 from qa.evaluation.metrics import Outcome, score
-from qa.newer import AS_WELL, NewerReports
-from qa.retrieval import Passage
 from qa.schema import Answer, AskRequest, NewerReport
+from qa.search.retrieval import Passage
 
 # ratios seen on dev run from ~1 to ~15 (a cited quote often answers poorly read alone)
 GRID = (0.0, *(round(float(x), 3) for x in np.geomspace(0.5, 32.0, 37)))

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embedding import Embedder
+from qa.answer.reader.entities import EntityTagger
+from qa.answer.reader.features import FEATURES, candidates, featurize
+from qa.answer.reader.model import ReaderModel
+from qa.answer.reader.questions import analyse
 from qa.evaluation import normalize
-from qa.reader.entities import EntityTagger
-from qa.reader.features import FEATURES, candidates, featurize
-from qa.reader.model import ReaderModel
-from qa.reader.questions import analyse
+from qa.search.embedding import Embedder
 from training.squad import Example, examples, load_articles, split_articles, texts_to_embed
 
 SEED = 16
@@ -103,7 +103,7 @@ def prepare(squad: Path, cache: VectorCache, seed: int = SEED) -> dict[str, list
 
 
 def _passage(text: str):
-    from qa.retrieval import Passage
+    from qa.search.retrieval import Passage
 
     return Passage("p", "p", text, 0, len(text), None, None, 0.0, None, None)
 

@@ -15,12 +15,12 @@ import json
 import time
 from pathlib import Path
 
+from qa.answer.reader.entities import EntityTagger
+from qa.answer.reader.features import candidates
+from qa.answer.reader.model import load_model
+from qa.answer.reader.reader import LearnedReader
 from qa.config import Settings
-from qa.embedding import make_embedder
-from qa.reader.entities import EntityTagger
-from qa.reader.features import candidates
-from qa.reader.model import load_model
-from qa.reader.reader import LearnedReader
+from qa.search.embedding import make_embedder
 from training.baseline import HandWeighted
 from training.learned_reader import (
     SEED,

@@ -15,9 +15,9 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date
 from pathlib import Path
 
+from qa.answer.reader.features import candidates
 from qa.evaluation.metrics import contains
-from qa.reader.features import candidates
-from qa.retrieval import Passage
+from qa.search.retrieval import Passage
 from training.squad import Example
 
 Retrieve = Callable[[str, date | None], Sequence[Passage]]

@@ -1,7 +1,7 @@
-"""Fine-tune the neural reader (qa/reader/span.py) on CPU: SQuAD 2.0 training articles plus
+"""Fine-tune the neural reader (qa/answer/reader/span.py) on CPU: SQuAD 2.0 training articles plus
 RealTime QA training weeks (weak labels), seeded and resumable.
 
-    .venv/bin/python -m training.span_reader                 # writes qa/reader/span_reader.*
+    .venv/bin/python -m training.span_reader                 # writes qa/answer/reader/span_reader.*
     nohup .venv/bin/python -m training.span_reader > .cache/span-reader/train.log 2>&1 &
 
 Data (all read from ../shared/data, nothing copied into the repository):
@@ -12,9 +12,9 @@ Data (all read from ../shared/data, nothing copied into the repository):
   are what the service's reader sees most.
 - RealTime QA, split by week in `eval/splits/realtimeqa.json` (the test weeks are never read
   here). Weak labels: the question's own search results published by its question date, cleaned
-  and chunked as ingest does (qa/corpus.py, qa/chunking.py), ranked by BM25; the best chunk that
-  holds the right choice in a statement (not a question, not an option list) is a positive with
-  the choice as the span, the best chunk without it a negative.
+  and chunked as ingest does (qa/ingest/corpus.py, qa/ingest/chunking.py), ranked by BM25; the best
+  chunk that holds the right choice in a statement (not a question, not an option list) is a
+  positive with the choice as the span, the best chunk without it a negative.
 
 A checkpoint is written every `--save-every` steps to `.cache/span-reader/`; running the same
 command again resumes from it. At the end the fine-tuned weights (float16, without the frozen
@@ -41,12 +41,12 @@ from typing import Any
 
 import numpy as np
 
-from qa.chunking import chunk_article
-from qa.corpus import Article, clean_text, parse_date
+from qa.answer.reader import span
+from qa.answer.reader.neural import QUOTES, asks
 from qa.evaluation.realtimeqa import load as load_realtimeqa
-from qa.lexical import tokenize
-from qa.reader import span
-from qa.reader.neural import QUOTES, asks
+from qa.ingest.chunking import chunk_article
+from qa.ingest.corpus import Article, clean_text, parse_date
+from qa.search.lexical import tokenize
 from qa.text import sentence_spans
 from training.squad import _bm25, load_articles, split_articles
 

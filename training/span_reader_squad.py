@@ -14,7 +14,7 @@ import argparse
 import json
 import time
 
-from qa.reader import span
+from qa.answer.reader import span
 from training.span_reader import DATA, spans_for, squad_eval_items, squad_scores
 from training.squad import load_articles, split_articles
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.lexical import tokenize
-from qa.retrieval import Passage, rrf_vote
+from qa.search.lexical import tokenize
+from qa.search.retrieval import Passage, rrf_vote
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Train the extractive reader (issue 16) and write qa/reader/reader.json + its sidecar
+"""Train the extractive reader (issue 16) and write qa/answer/reader/reader.json + its sidecar
 reader.meta.json (data SHA-256, split, features, validation scores, the previous model's scores).
 
     .venv/bin/python -m training.train_learned_reader \
@@ -25,14 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.answer.engine import Engine
+from qa.answer.reader.entities import EntityTagger
+from qa.answer.reader.features import FEATURES, candidates
+from qa.answer.reader.model import MODEL_PATH, ReaderModel, load_model
+from qa.answer.reader.reader import LearnedReader
 from qa.config import Settings
-from qa.embedding import make_embedder
-from qa.engine import Engine
 from qa.evaluation.realtimeqa import question_ids
-from qa.reader.entities import EntityTagger
-from qa.reader.features import FEATURES, candidates
-from qa.reader.model import MODEL_PATH, ReaderModel, load_model
-from qa.reader.reader import LearnedReader
+from qa.search.embedding import make_embedder
 from training import news
 from training.learned_reader import (
     SEED,

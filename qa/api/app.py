@@ -18,18 +18,20 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from qa import __version__, feeds, suggestions
+from qa import __version__
+from qa.answer import suggestions
+from qa.answer.engine import Engine
 from qa.api.errors import ERROR_RESPONSES, install_handlers
 from qa.api.middleware import BodyLimit, SecurityHeaders
+from qa.api.prometheus import Metrics, MetricsMiddleware
+from qa.api.ratelimit import MovingWindow, RateLimit, parse_rate
 from qa.api.routes import answers, documents, openai, service
 from qa.api.routes.service import STATIC
 from qa.config import Settings
-from qa.engine import Engine
 from qa.errors import QAError
-from qa.index_files import require_index
-from qa.ingest_report import describe
-from qa.metrics import Metrics, MetricsMiddleware
-from qa.ratelimit import MovingWindow, RateLimit, parse_rate
+from qa.ingest import feeds
+from qa.ingest.index_files import require_index
+from qa.ingest.report import describe
 
 log = logging.getLogger(__name__)
 

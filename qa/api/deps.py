@@ -12,8 +12,8 @@ from anyio import to_thread
 from fastapi import Depends, Request
 from starlette.exceptions import HTTPException
 
+from qa.answer.engine import Engine
 from qa.config import Settings
-from qa.engine import Engine
 from qa.errors import BusyError
 from qa.schema import Answer, AskRequest
 

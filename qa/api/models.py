@@ -1,4 +1,4 @@
-"""Response models of the HTTP API (requests: qa/schema.py and qa/openai_compat.py)."""
+"""Response models of the HTTP API (requests: qa/schema.py and qa/api/openai_compat.py)."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ def ask(
 
     settings = get_settings()
     index_or_fail(settings)
-    from qa.engine import Engine
+    from qa.answer.engine import Engine
 
     try:
         answer = Engine.open(settings).ask(request)

@@ -26,7 +26,7 @@ def fail(exc: QAError) -> NoReturn:
 
 def index_or_fail(settings: Settings) -> None:
     """Exit 2, creating nothing, when `qa ingest` never built an index in the index folder."""
-    from qa.index_files import require_index
+    from qa.ingest.index_files import require_index
 
     try:
         require_index(settings)
@@ -47,5 +47,5 @@ def quiet_logging() -> None:
     """Only errors from libraries; the embedding model's own lines (its one-time export, a
     fallback from OpenVINO to torch) stay visible. Corpus problems are printed in the summary."""
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s: %(message)s")
-    for name in ("qa.embedding", "qa.model_export"):
+    for name in ("qa.search.embedding", "qa.search.model_export"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -127,7 +127,7 @@ def _open_engine(corpus: Path | None, index_dir: Path | None, ingest: bool) -> A
     settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
     if not ingest:  # --ingest (the default) builds the index when there is none
         index_or_fail(settings)
-    from qa.engine import Engine
+    from qa.answer.engine import Engine
 
     engine = Engine.open(settings)
     if ingest:

@@ -23,9 +23,13 @@ from qa.errors import InputError, QAError
 
 if TYPE_CHECKING:
     from qa.config import Settings
-    from qa.feeds import PollReport
+    from qa.ingest.feeds import PollReport
 
-FEED_TYPES = (".xml", ".rss", ".atom")  # qa.feeds.FEED_TYPES, without importing it for --help
+FEED_TYPES = (
+    ".xml",
+    ".rss",
+    ".atom",
+)  # qa.ingest.feeds.FEED_TYPES, without importing it for --help
 
 
 def ingest(
@@ -53,9 +57,9 @@ def ingest(
             fail(InputError(f"{path} does not exist; give a file or a folder to index"))
     from rich.progress import Progress
 
-    from qa.embedding import make_embedder
-    from qa.indexing import Index
-    from qa.ingest_report import describe
+    from qa.ingest.index import Index
+    from qa.ingest.report import describe
+    from qa.search.embedding import make_embedder
 
     settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
     quiet_logging()
@@ -114,7 +118,7 @@ def _feeds(settings: Settings, poll_feeds: bool, paths: list[Path]) -> PollRepor
         return None
     import asyncio
 
-    from qa.feeds import PollReport, poll, read_feed_file
+    from qa.ingest.feeds import PollReport, poll, read_feed_file
 
     report = asyncio.run(poll(settings)) if poll_feeds else PollReport()
     for path in files:
@@ -146,14 +150,14 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Articles, chunks, date range and size of the index."""
-    from qa.index_files import read_stats
+    from qa.ingest.index_files import read_stats
 
     settings = settings_with(index_dir=index_dir)
     index_or_fail(settings)
     result = read_stats(settings)  # from the catalog file: no model, no Chroma
     if result is None:  # a database server or an older catalog: open the index
-        from qa.embedding import make_embedder
-        from qa.indexing import Index
+        from qa.ingest.index import Index
+        from qa.search.embedding import make_embedder
 
         try:
             result = Index(settings, make_embedder(settings)).stats()
@@ -176,9 +180,9 @@ def verify(
     """Check index, record manager and BM25 state against the corpus; exit 1 on differences."""
     settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
     index_or_fail(settings)
-    from qa.consistency import verify_index
-    from qa.embedding import make_embedder
-    from qa.indexing import Index
+    from qa.ingest.index import Index
+    from qa.ingest.index_check import verify_index
+    from qa.search.embedding import make_embedder
 
     try:
         problems = verify_index(Index(settings, make_embedder(settings)))
@@ -204,8 +208,8 @@ def reindex(
     """Delete everything derived and rebuild the index from the corpus files."""
     settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
     index_or_fail(settings)
-    from qa.consistency import reindex as rebuild
-    from qa.ingest_report import describe
+    from qa.ingest.index_check import reindex as rebuild
+    from qa.ingest.report import describe
 
     quiet_logging()
     try:

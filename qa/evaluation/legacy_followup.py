@@ -10,9 +10,9 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from qa.reader.entities import Entity, EntityTagger, Tagger
+from qa.answer.reader.entities import Entity, EntityTagger, Tagger
+from qa.answer.verify import content_words, strip_markers
 from qa.schema import Turn
-from qa.verify import content_words, strip_markers
 
 _FOLLOW_UP = re.compile(
     r"^\s*(and|but|also|what about|how about|so|then)\b"

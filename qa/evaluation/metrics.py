@@ -13,8 +13,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from qa.answer.reader.questions import expected_labels
 from qa.evaluation.gold import GoldItem
-from qa.reader.questions import expected_labels
 from qa.schema import Answer
 from qa.text import MARKER, markers, split_cited, strip_markers
 

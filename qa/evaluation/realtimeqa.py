@@ -16,9 +16,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from qa.corpus import Article, clean_text, parse_date
 from qa.errors import InputError
 from qa.evaluation.metrics import contains
+from qa.ingest.corpus import Article, clean_text, parse_date
 
 DUMP = "rtqa.jsonl"
 SPLITS = Path(__file__).resolve().parents[2] / "eval" / "splits" / "realtimeqa.json"

@@ -49,7 +49,7 @@ SETTINGS_SHOWN = (
 
 
 class EvalEngine(Protocol):
-    """What the runner needs of `qa.engine.Engine`."""
+    """What the runner needs of `qa.answer.engine.Engine`."""
 
     @property
     def settings(self) -> Any: ...

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import combinations
 
-from qa.dates import order_key
 from qa.evaluation.gold import GoldItem
 from qa.evaluation.metrics import Metric, Outcome, contains, ratio
 from qa.schema import Answer
+from qa.search.dates import order_key
 
 
 def score_timeline(item: GoldItem, answer: Answer, wall_ms: float = 0.0) -> Outcome:

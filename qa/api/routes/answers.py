@@ -12,7 +12,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from qa.api.deps import EngineDep, ReadAccess, answer_off_loop, stream_off_loop
 from qa.api.errors import sse_error
 from qa.api.models import SSE_EVENT
-from qa.openai_compat import citations_json
+from qa.api.openai_compat import citations_json
 from qa.schema import Answer, AskRequest, Citation, ShortAnswer, TimelineEvent
 from qa.text import markers
 

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from anyio import to_thread
 from fastapi import APIRouter, File, Query, Request, UploadFile
 
+from qa.answer.suggestions import Suggestions as SuggestionList
 from qa.api.deps import EngineDep, ReadAccess, WriteAccess, write_off_loop
 from qa.api.models import DocumentInfo, DocumentPage, DocumentText, IngestSummary, Suggestions
 from qa.errors import InputError
-from qa.headers import lead
-from qa.ingest_report import describe
-from qa.suggestions import Suggestions as SuggestionList
+from qa.ingest.headers import lead
+from qa.ingest.report import describe
 
 router = APIRouter()
 

@@ -13,7 +13,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from qa.api.deps import EngineDep, ReadAccess, answer_off_loop, stream_off_loop
 from qa.api.errors import sse_error
-from qa.openai_compat import (
+from qa.api.openai_compat import (
     AS_OF_HEADER,
     MODEL_ID,
     ChatRequest,

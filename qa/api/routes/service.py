@@ -9,12 +9,12 @@ from anyio import to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from qa.answer.engine import Engine
 from qa.api.deps import ReadAccess
 from qa.api.errors import error_response
 from qa.api.middleware import PAGE_HEADERS
 from qa.api.models import ErrorBody, Ready
-from qa.engine import Engine
-from qa.metrics import Metrics
+from qa.api.prometheus import Metrics
 
 STATIC = Path(__file__).resolve().parent.parent.parent / "static"
 RESCAN_FAILURES = 3  # consecutive failed rescans after which /readyz answers 503

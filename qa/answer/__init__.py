@@ -1,0 +1,1 @@
+"""Answer: the engine, readers, generators, citations, verification, timelines."""

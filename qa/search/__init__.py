@@ -1,0 +1,1 @@
+"""Search: embeddings, the vector store, BM25, the catalog, hybrid date-aware retrieval."""
