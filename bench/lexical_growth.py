@@ -32,9 +32,8 @@ from typing import Any
 from common import RESULTS, iter_realtimeqa, iter_reuters, latency_ms, peak_rss_mb, write_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from qa.ingest.chunking import ChunkMeta
 from qa.search.lexical import LexicalIndex
-from qa.search.store import StoredChunk
+from qa.types import ChunkMeta, StoredChunk
 
 CHARS = 800
 

@@ -11,8 +11,7 @@ import re
 from collections.abc import Sequence
 
 from qa.text import sentence_spans
-
-Spans = tuple[tuple[int, int], ...]
+from qa.types import Spans
 
 _INSTRUCTION = re.compile(
     r"""
@@ -76,18 +75,6 @@ def flag_spans(text: str) -> Spans:
         else:
             spans.extend((s + m.start(), s + m.end()) for m in _FAKE_MARKER.finditer(text[s:e]))
     return tuple(spans)
-
-
-def encode_spans(spans: Spans) -> str:
-    """Chroma metadata holds scalars: "s:e,s:e" ("" when nothing is flagged)."""
-    return ",".join(f"{s}:{e}" for s, e in spans)
-
-
-def decode_spans(value: object) -> Spans:
-    if not isinstance(value, str) or not value:
-        return ()
-    pairs = (part.split(":", 1) for part in value.split(","))
-    return tuple((int(s), int(e)) for s, e in pairs)
 
 
 def mask(text: str, spans: Sequence[tuple[int, int]]) -> str:

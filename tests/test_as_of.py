@@ -20,7 +20,8 @@ from qa.cli.answer import render
 from qa.ingest.index import Index
 from qa.schema import REFUSAL, Answer, AskRequest, Citation
 from qa.search.dates import DateFilter
-from qa.search.retrieval import Mode, Passage, Retriever
+from qa.search.retrieval import Mode, Retriever
+from qa.types import Passage
 from tests.conftest import HashEmbedder, make_settings
 from tests.test_api import parse_sse
 from tests.test_reader import fake_entities

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa.ingest.corpus import read_paths
-from qa.search.retrieval import Passage
+from qa.types import Passage
 from tests.conftest import HashEmbedder
 from training.baseline import HandWeighted, answers_quantity, sub_questions
 
@@ -34,16 +34,16 @@ def seed_passages() -> list[Passage]:
             at = start + len(para)
             passages.append(
                 Passage(
-                    f"{article.source}:{start}",
-                    article.source,
-                    para,
-                    start,
-                    at,
-                    article.date,
-                    article.title,
-                    0.0,
-                    None,
-                    None,
+                    chunk_id=f"{article.source}:{start}",
+                    source=article.source,
+                    text=para,
+                    start=start,
+                    end=at,
+                    date=article.date,
+                    title=article.title,
+                    score=0.0,
+                    dense=None,
+                    lexical=None,
                 )
             )
     return passages

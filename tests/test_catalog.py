@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from qa.ingest.corpus import Article
 from qa.search.catalog import Catalog, make_engine
+from qa.types import Article
 
 
 def _catalog(tmp_path: Path) -> Catalog:

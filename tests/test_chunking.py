@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from qa.ingest.chunking import Chunk, ChunkMeta, chunk_article, count_tokens, sentence_spans
-from qa.ingest.corpus import Article, corpus_files, read_paths
+from qa.ingest.chunking import Chunk, chunk_article, count_tokens, sentence_spans
+from qa.ingest.corpus import corpus_files, read_paths
+from qa.types import Article, ChunkMeta
 from tests.conftest import SEEDS
 
 BUDGET, OVERLAP = 180, 30  # the Settings defaults

@@ -33,7 +33,7 @@ from qa.ingest.feeds import (
 )
 from qa.ingest.index import Index
 from qa.ingest.index_check import verify_index
-from qa.search.retrieval import Passage
+from qa.search.retrieval import passage_from_stored
 from tests.conftest import ROOT, HashEmbedder, free_port, make_settings
 
 PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
@@ -168,7 +168,7 @@ def test_three_entries_are_followed_indexed_and_not_fetched_again(
     assert "cookie" not in text.lower() and "Finally!" not in text
     hits = index.store.get(where={"source": bridge.source})
     assert hits and all(h.meta.url == f"{base}/news/harbour-bridge.html" for h in hits)
-    passage = Passage.from_stored(hits[0], 1.0, None, None)
+    passage = passage_from_stored(hits[0], 1.0, None, None)
     assert passage.url == f"{base}/news/harbour-bridge.html"
     assert verify_index(index) == []  # catalog, chunks and files agree, URLs included
 

@@ -25,7 +25,7 @@ from qa.ingest.dedupe import _BANDS, _BUCKET_CAP, NearIndex, dedupe
 from qa.ingest.index import Index
 from qa.ingest.index_check import verify_index
 from qa.ingest.uploads import safe_name
-from qa.search.retrieval import Passage
+from qa.types import Passage
 from tests.conftest import SEEDS, HashEmbedder, make_settings
 
 ARTICLE = b"Title: Harbour news\n\nThe Port Quillan lighthouse reopened on Saturday.\n"
@@ -528,16 +528,27 @@ TRAM = "The Quillan tram line was extended by four stops to the university campu
 
 
 def _passage(n: int, text: str) -> Passage:
-    return Passage(f"c{n}", f"a{n}.txt", text, 0, len(text), None, None, 0.0, None, None)
+    return Passage(
+        chunk_id=f"c{n}",
+        source=f"a{n}.txt",
+        text=text,
+        start=0,
+        end=len(text),
+        date=None,
+        title=None,
+        score=0.0,
+        dense=None,
+        lexical=None,
+    )
 
 
 def _builder(
     *texts: str, question: str = "What did the Quillan water board approve?", floor: float = 0.1
 ) -> Any:
     from qa.answer.citations import CitationBuilder
-    from qa.answer.generators.base import Draft
     from qa.answer.verify import Verifier
     from qa.injection import flag_spans
+    from qa.types import Draft
 
     passages = [
         dataclasses.replace(_passage(n, t), flagged=flag_spans(t))

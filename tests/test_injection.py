@@ -190,14 +190,24 @@ def test_a_supported_llm_sentence_that_does_not_answer_the_question_is_dropped()
     addresses to readers; it must also share content with the question or the reader's answer.
     Here the hotline sentence is plain news in form (not flagged), so only relevance drops it."""
     from qa.answer.citations import CitationBuilder
-    from qa.answer.generators.base import Draft
     from qa.answer.verify import Verifier
-    from qa.search.retrieval import Passage
+    from qa.types import Draft, Passage
 
     fuel = "Fuel prices in Quillan rose by 6 percent in March, the consumer office said."
     hotline = "The official hotline for complaints is KESTREL-09."
     text = f"{fuel} {hotline}"
-    passage = Passage("c1", "fuel.txt", text, 0, len(text), None, None, 0.0, None, None)
+    passage = Passage(
+        chunk_id="c1",
+        source="fuel.txt",
+        text=text,
+        start=0,
+        end=len(text),
+        date=None,
+        title=None,
+        score=0.0,
+        dense=None,
+        lexical=None,
+    )
     question = "How much did fuel prices rise in Quillan?"
     builder = CitationBuilder(
         [passage], Verifier(HashEmbedder(), 0.5), Draft(f"{fuel} [1]"), question, True, 0.1

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.ingest.chunking import ChunkMeta
 from qa.search.lexical import LexicalIndex, tokenize
-from qa.search.store import StoredChunk
+from qa.types import ChunkMeta, StoredChunk
 
 
 def _chunk(cid: str, text: str, day: date | None) -> StoredChunk:

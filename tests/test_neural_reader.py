@@ -16,7 +16,7 @@ from qa.answer.reader.neural import NeuralReader, age_penalty, asks, asks_about_
 from qa.answer.reader.reader import to_draft
 from qa.answer.reader.span import Span
 from qa.errors import IndexStateError
-from qa.search.retrieval import Passage
+from qa.types import Passage
 
 
 def passage(text: str, n: int = 0) -> Passage:

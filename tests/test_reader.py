@@ -20,7 +20,7 @@ from qa.answer.reader.short_answer import pick
 from qa.errors import BackendError
 from qa.evaluation.legacy_followup import condense_rules, resolve
 from qa.schema import REFUSAL, Turn
-from qa.search.retrieval import Passage
+from qa.types import Passage
 from tests.conftest import HashEmbedder
 
 # A stand-in for spaCy's NER in fast tests: known names, dates and numbers by pattern.
@@ -46,7 +46,18 @@ def fake_entities(texts: Sequence[str]) -> list[tuple[Entity, ...]]:
 
 
 def passage(text: str, n: int = 0, source: str = "000_a.txt") -> Passage:
-    return Passage(f"c{n}", source, text, 100, 100 + len(text), None, None, 0.03, 0.5, 3.0)
+    return Passage(
+        chunk_id=f"c{n}",
+        source=source,
+        text=text,
+        start=100,
+        end=100 + len(text),
+        date=None,
+        title=None,
+        score=0.03,
+        dense=0.5,
+        lexical=3.0,
+    )
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.search.retrieval import Passage
+from qa.types import Passage
 from training import news
 from training.learned_reader import Rows, fit, join
 
 
 def passage(text: str, n: int = 0) -> Passage:
-    return Passage(f"c{n}", "rtqa.jsonl#a", text, 0, len(text), None, None, 0.03, 0.5, None)
+    return Passage(
+        chunk_id=f"c{n}",
+        source="rtqa.jsonl#a",
+        text=text,
+        start=0,
+        end=len(text),
+        date=None,
+        title=None,
+        score=0.03,
+        dense=0.5,
+        lexical=None,
+    )
 
 
 ITEM = {

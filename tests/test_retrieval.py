@@ -15,7 +15,8 @@ from langchain_core.documents import Document
 from qa.config import Settings
 from qa.ingest.index import Index
 from qa.search.dates import DateFilter
-from qa.search.retrieval import Mode, NewsRetriever, Passage, Retriever, date_where
+from qa.search.retrieval import Mode, NewsRetriever, Retriever, date_where
+from qa.types import Passage
 from tests.conftest import SEEDS, HashEmbedder, make_settings
 
 S000 = "000_cd0023486d4bb650.txt"
@@ -51,14 +52,36 @@ def test_date_where_builds_chroma_filters() -> None:
 
 
 def test_passage_becomes_a_document_with_its_metadata() -> None:
-    passage = Passage("c1", "a.txt", "Some text.", 10, 20, date(2023, 11, 10), "T", 0.03, 0.5, None)
+    passage = Passage(
+        chunk_id="c1",
+        source="a.txt",
+        text="Some text.",
+        start=10,
+        end=20,
+        date=date(2023, 11, 10),
+        title="T",
+        score=0.03,
+        dense=0.5,
+        lexical=None,
+    )
     doc = passage.to_document()
     assert doc.page_content == "Some text."
     assert doc.id == "c1"
     assert doc.metadata["date"] == "2023-11-10"
     assert (doc.metadata["source"], doc.metadata["start"], doc.metadata["end"]) == ("a.txt", 10, 20)
     assert doc.metadata["dense"] == 0.5 and doc.metadata["lexical"] is None
-    undated = Passage("c2", "b.txt", "x", 0, 1, None, None, 0.0, None, 1.0).to_document()
+    undated = Passage(
+        chunk_id="c2",
+        source="b.txt",
+        text="x",
+        start=0,
+        end=1,
+        date=None,
+        title=None,
+        score=0.0,
+        dense=None,
+        lexical=1.0,
+    ).to_document()
     assert undated.metadata["date"] is None
 
 

@@ -20,7 +20,7 @@ from qa.api import create_app
 from qa.ingest.index import Index
 from qa.schema import REFUSAL, AskRequest
 from qa.search.dates import order_key
-from qa.search.retrieval import Passage
+from qa.types import Passage
 from tests.conftest import HashEmbedder, make_settings
 from tests.test_api import parse_sse
 from tests.test_events import fake_pos
@@ -87,7 +87,16 @@ def test_topic_is_what_the_timeline_is_about(question: str, about: str) -> None:
 
 def passage(text: str, source: str, day: date | None, n: int = 0, start: int = 0) -> Passage:
     return Passage(
-        f"{source}-{n}", source, text, start, start + len(text), day, None, 0.03, 0.5, 1.0
+        chunk_id=f"{source}-{n}",
+        source=source,
+        text=text,
+        start=start,
+        end=start + len(text),
+        date=day,
+        title=None,
+        score=0.03,
+        dense=0.5,
+        lexical=1.0,
     )
 
 

@@ -9,13 +9,12 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from qa.answer.generators.base import Draft
 from qa.answer.reader.questions import NUMERAL, answers_quantity, sub_questions
 from qa.answer.reader.reader import Scored
 from qa.answer.verify import content_words, key_terms
 from qa.search.embedding import Embedder
-from qa.search.retrieval import Passage
 from qa.text import sentence_spans
+from qa.types import Draft, Passage
 
 # -- extractive ------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from qa.answer.reader.span import Span
 from qa.config import get_settings
 from qa.evaluation.gold import GoldItem, load_gold
 from qa.evaluation.metrics import is_correct
-from qa.search.retrieval import Passage
+from qa.types import Passage
 
 log = logging.getLogger("training.calibrate_reader")
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,7 +30,7 @@ from qa.evaluation.changing import score_changing, summarize_changing
 from qa.evaluation.gold import GoldItem, load_gold
 from qa.evaluation.metrics import Outcome, score
 from qa.schema import Answer, AskRequest, NewerReport
-from qa.search.retrieval import Passage
+from qa.types import Passage
 
 # ratios seen on dev run from ~1 to ~15 (a cited quote often answers poorly read alone)
 GRID = (0.0, *(round(float(x), 3) for x in np.geomspace(0.5, 32.0, 37)))

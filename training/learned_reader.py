@@ -103,9 +103,20 @@ def prepare(squad: Path, cache: VectorCache, seed: int = SEED) -> dict[str, list
 
 
 def _passage(text: str):
-    from qa.search.retrieval import Passage
+    from qa.types import Passage
 
-    return Passage("p", "p", text, 0, len(text), None, None, 0.0, None, None)
+    return Passage(
+        chunk_id="p",
+        source="p",
+        text=text,
+        start=0,
+        end=len(text),
+        date=None,
+        title=None,
+        score=0.0,
+        dense=None,
+        lexical=None,
+    )
 
 
 def rows(items: Sequence[Example], cache: VectorCache, tagger: EntityTagger) -> Rows:

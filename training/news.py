@@ -17,7 +17,7 @@ from pathlib import Path
 
 from qa.answer.reader.features import candidates
 from qa.evaluation.metrics import contains
-from qa.search.retrieval import Passage
+from qa.types import Passage
 from training.squad import Example
 
 Retrieve = Callable[[str, date | None], Sequence[Passage]]

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from qa.search.lexical import tokenize
-from qa.search.retrieval import Passage, rrf_vote
+from qa.search.retrieval import rrf_vote
+from qa.types import Passage
 
 
 @dataclass(frozen=True)
@@ -95,16 +96,16 @@ def examples(
                 lex_top = {int(i) for i in by_lex[:40]}
                 passages = tuple(
                     Passage(
-                        f"{title}-{i}",
-                        title,
-                        paragraphs[i],
-                        0,
-                        len(paragraphs[i]),
-                        None,
-                        title,
-                        fused[i],
-                        float(dense[i]),
-                        float(lexical[i]) if i in lex_top else None,
+                        chunk_id=f"{title}-{i}",
+                        source=title,
+                        text=paragraphs[i],
+                        start=0,
+                        end=len(paragraphs[i]),
+                        date=None,
+                        title=title,
+                        score=fused[i],
+                        dense=float(dense[i]),
+                        lexical=float(lexical[i]) if i in lex_top else None,
                     )
                     for i in top
                 )

@@ -9,12 +9,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from qa.answer.generators.base import Draft
 from qa.answer.verify import Verifier, content_words
 from qa.injection import mask, plain_text
 from qa.schema import Citation, ShortAnswer
-from qa.search.retrieval import Passage
 from qa.text import MARKER, sentence_spans, strip_markers
+from qa.types import Draft, Passage
 
 _REFUSAL = re.compile(r"\b(do(es)? not (say|contain|mention)|no information|cannot answer)\b", re.I)
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 
 from qa.answer.citations import CitationBuilder
-from qa.answer.generators.base import Draft, Generator
+from qa.answer.generators.base import Generator
 from qa.answer.generators.extractive import ExtractiveGenerator
 from qa.answer.newer import AS_WELL, NewerReports
 from qa.answer.reader.neural import FallbackReader, NeuralReader
@@ -23,8 +23,9 @@ from qa.ingest.index import Index
 from qa.schema import REFUSAL, Answer, AskRequest, Turn
 from qa.search.dates import DateFilter, parse_question_dates
 from qa.search.embedding import CachedEmbedder, Embedder, make_embedder
-from qa.search.retrieval import Mode, Passage, Retriever
+from qa.search.retrieval import Mode, Retriever
 from qa.text import TRAILING_MARKERS, sentence_spans, split_cited, strip_markers
+from qa.types import Draft, Passage
 
 Factory = Callable[[Settings, str], Generator]
 

@@ -15,8 +15,9 @@ from qa.answer.verify import Verifier
 from qa.config import NewerStage
 from qa.schema import Answer, Citation, NewerReport
 from qa.search.dates import DateFilter
-from qa.search.retrieval import Passage, Retriever
+from qa.search.retrieval import Retriever
 from qa.text import content_words
+from qa.types import Passage
 
 # a newer quote must answer at least this many times as well as the cited one, both read alone
 # (the learned reader's probabilities). Fitted 2026-12-07 by training/fit_newer.py on the
@@ -127,16 +128,16 @@ class NewerReports:
     def _alone(self, question: str, citation: Citation) -> float:
         """How well a quote answers the question by itself (the reader's probability)."""
         quote = Passage(
-            citation.chunk_id,
-            citation.source,
-            citation.quote,
-            citation.start,
-            citation.end,
-            citation.date,
-            citation.title,
-            0.0,
-            None,
-            None,
+            chunk_id=citation.chunk_id,
+            source=citation.source,
+            text=citation.quote,
+            start=citation.start,
+            end=citation.end,
+            date=citation.date,
+            title=citation.title,
+            score=0.0,
+            dense=None,
+            lexical=None,
         )
         return self.reader.read(question, [quote]).confidence
 

@@ -15,7 +15,6 @@ import numpy as np
 
 from qa.answer.citations import CitationBuilder
 from qa.answer.events import PosTagger, happened, spacy_pos, subject
-from qa.answer.generators.base import Draft
 from qa.answer.reader.reader import LearnedReader
 from qa.answer.verify import Verifier
 from qa.config import Settings, TimelineStage
@@ -23,8 +22,9 @@ from qa.ingest.index import Index
 from qa.schema import TimelineEvent
 from qa.search.dates import MONTHS, DateFilter, order_key
 from qa.search.embedding import Embedder
-from qa.search.retrieval import Passage, Retriever
+from qa.search.retrieval import Retriever
 from qa.text import content_words, markers, strip_markers
+from qa.types import Draft, Passage
 
 TUNED = TimelineStage()  # the defaults (qa/config.py says how each was chosen)
 

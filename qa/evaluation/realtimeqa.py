@@ -18,7 +18,8 @@ from typing import Any
 
 from qa.errors import InputError
 from qa.evaluation.metrics import contains
-from qa.ingest.corpus import Article, clean_text, parse_date
+from qa.ingest.corpus import clean_text
+from qa.types import Article, parse_date
 
 DUMP = "rtqa.jsonl"
 SPLITS = Path(__file__).resolve().parents[2] / "eval" / "splits" / "realtimeqa.json"

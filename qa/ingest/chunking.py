@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -12,9 +12,9 @@ from typing import Any
 
 import tiktoken
 
-from qa.ingest.corpus import Article, parse_date
-from qa.injection import Spans, decode_spans, encode_spans, flag_spans
+from qa.injection import flag_spans
 from qa.text import sentence_spans
+from qa.types import Article, ChunkMeta
 
 TokenCounter = Callable[[list[str]], list[int]]
 
@@ -27,63 +27,6 @@ def encoding() -> tiktoken.Encoding:
 
 def count_tokens(texts: list[str]) -> list[int]:
     return [len(t) for t in encoding().encode_ordinary_batch(texts)]
-
-
-@dataclass(frozen=True)
-class ChunkMeta:
-    """What the index keeps beside a chunk's text and vector; the one place that converts to and
-    from Chroma's flat metadata (absent keys, not None, for an unknown date or title)."""
-
-    chunk_id: str
-    source: str
-    start: int  # character offsets into the article's clean text
-    end: int
-    content_hash: str
-    article_hash: str
-    date: date | None = None
-    title: str | None = None
-    flagged: Spans | None = None  # instruction-like sentences; None: not computed (old index)
-    url: str | None = None  # where the article was published, when known
-
-    @property
-    def date_int(self) -> int | None:
-        return int(self.date.strftime("%Y%m%d")) if self.date else None
-
-    def to_chroma(self) -> dict[str, Any]:
-        meta: dict[str, Any] = {
-            "chunk_id": self.chunk_id,
-            "source": self.source,
-            "start": self.start,
-            "end": self.end,
-            "content_hash": self.content_hash,
-            "article_hash": self.article_hash,
-        }
-        if self.date:
-            meta["date"] = self.date.isoformat()
-            meta["date_int"] = self.date_int
-        if self.title:
-            meta["title"] = self.title
-        if self.flagged is not None:
-            meta["flagged"] = encode_spans(self.flagged)
-        if self.url:
-            meta["url"] = self.url
-        return meta
-
-    @classmethod
-    def from_chroma(cls, meta: Mapping[str, Any], chunk_id: str = "") -> ChunkMeta:
-        """Tolerant of records written by hand or by an older version (missing keys)."""
-        return cls(
-            chunk_id=str(meta.get("chunk_id", chunk_id)),
-            source=str(meta.get("source", "")),
-            start=int(meta.get("start", 0)),
-            end=int(meta.get("end", 0)),
-            content_hash=str(meta.get("content_hash", "")),
-            article_hash=str(meta.get("article_hash", "")),
-            date=parse_date(meta.get("date")),
-            title=meta.get("title") or None,
-            flagged=decode_spans(meta["flagged"]) if "flagged" in meta else None,
-            url=meta.get("url") or None,
-        )
 
 
 @dataclass(frozen=True)

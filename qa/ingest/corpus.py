@@ -6,7 +6,6 @@ The clean text is the one text per article that chunk offsets and UI highlights 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import logging
@@ -15,7 +14,7 @@ import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -24,6 +23,7 @@ from qa.errors import CorpusError
 from qa.ingest.dedupe import dedupe
 from qa.ingest.headers import split_front_matter, split_header
 from qa.ingest.webpage import parse_html
+from qa.types import Article, parse_date
 
 log = logging.getLogger(__name__)
 
@@ -33,21 +33,6 @@ SUPPORTED = FILE_TYPES + DUMP_TYPES
 
 MAX_ARTICLE_CHARS = 1_000_000  # clean text of one article; longer ones are skipped
 MAX_RECORD_CHARS = 2_000_000  # one .jsonl line (a .csv field: the csv module's 131,072)
-
-
-@dataclass(frozen=True)
-class Article:
-    source: str  # file name (relative to the corpus folder), or FILE#ID for a record of a dump
-    text: str  # the clean text; chunk offsets index into it
-    date: date | None  # None: the article carries no date, and we never guess one
-    title: str | None = None
-    url: str | None = None  # where it was published (feeds, `URL:` lines, canonical links)
-    author: str | None = None
-
-    @property
-    def content_hash(self) -> str:
-        """Identity of the text alone, so the same article under two names is indexed once."""
-        return hashlib.sha1(" ".join(self.text.lower().split()).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -61,24 +46,6 @@ class Problem:
 class ReadResult:
     articles: list[Article] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-
-
-def parse_date(value: object) -> date | None:
-    """ISO dates, `YYYY/MM/DD` and ISO datetimes; anything else is None (never a guess)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = str(value).strip().replace("/", "-")
-    match = re.match(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
-    if not match:
-        return None
-    try:
-        return date(*(int(g) for g in match.groups()))
-    except ValueError:
-        return None
 
 
 @lru_cache

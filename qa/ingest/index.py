@@ -21,7 +21,7 @@ from filelock import AcquireReturnProxy, FileLock, Timeout
 from qa.config import Settings
 from qa.errors import BusyError, InputError, NotFoundError
 from qa.ingest.chunking import chunk_article
-from qa.ingest.corpus import DUMP_TYPES, Article, Folders, expand_paths, has_control, read_paths
+from qa.ingest.corpus import DUMP_TYPES, Folders, expand_paths, has_control, read_paths
 from qa.ingest.index_files import MODEL_KEY, Stats, folder_bytes
 from qa.ingest.report import IngestReport
 from qa.ingest.uploads import check_uploads
@@ -29,7 +29,8 @@ from qa.search.catalog import ArticleRow, Catalog, make_engine
 from qa.search.embedding import Embedder
 from qa.search.lexical import LexicalIndex
 from qa.search.segments import SegmentBuilder
-from qa.search.store import ChunkStore, StoredChunk, open_client
+from qa.search.store import ChunkStore, open_client
+from qa.types import Article, StoredChunk
 
 if TYPE_CHECKING:
     from langchain_classic.indexes import SQLRecordManager

@@ -10,10 +10,11 @@ from collections import Counter
 from collections.abc import Iterable
 
 from qa.config import Settings
-from qa.ingest.corpus import Article, read_paths
+from qa.ingest.corpus import read_paths
 from qa.ingest.index import Index
 from qa.ingest.report import IngestReport
 from qa.search.embedding import Embedder, make_embedder
+from qa.types import Article
 
 SHOWN = 5  # ids listed per difference; the count says how many there are
 

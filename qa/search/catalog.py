@@ -29,7 +29,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
-from qa.ingest.corpus import Article
+from qa.types import Article
 
 metadata = MetaData()
 articles = Table(

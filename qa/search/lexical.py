@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.search.segments import Segment, SegmentBuilder, merge, tokenize
-from qa.search.store import StoredChunk
+from qa.types import StoredChunk
 
 __all__ = ["FANOUT", "LexicalIndex", "tokenize"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, MutableMapping
-from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -13,13 +12,13 @@ import numpy as np
 
 from qa.config import Settings
 from qa.ingest.index import Index
-from qa.injection import Spans, flag_spans
+from qa.injection import flag_spans
 from qa.search.dates import DateFilter
 from qa.search.embedding import Embedder
-from qa.search.store import StoredChunk
+from qa.types import Passage, StoredChunk
 
 if TYPE_CHECKING:
-    from langchain_core.documents import Document
+    pass
 
 Mode = Literal["hybrid", "dense", "lexical"]
 K = TypeVar("K", bound=Hashable)
@@ -31,48 +30,26 @@ def rrf_vote(fused: MutableMapping[K, float], ranking: Iterable[K], k: int) -> N
         fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
 
 
-@dataclass(frozen=True)
-class Passage:
-    chunk_id: str
-    source: str
-    text: str  # == the article's clean text[start:end]
-    start: int
-    end: int
-    date: date | None
-    title: str | None
-    score: float  # fused (RRF) score; with a recency ordering, dated chunks add a date vote
-    dense: float | None  # cosine similarity, when found by dense search
-    lexical: float | None  # BM25 score, when found by BM25
-    flagged: Spans = ()  # sentences that read as instructions to a model (offsets into text)
-    url: str | None = None  # where the article was published, when known
-
-    @classmethod
-    def from_stored(
-        cls, chunk: StoredChunk, score: float, dense: float | None, lexical: float | None
-    ) -> Passage:
-        meta = chunk.meta
-        return cls(
-            chunk_id=chunk.chunk_id,
-            source=meta.source,
-            text=chunk.text,
-            start=meta.start,
-            end=meta.end,
-            date=meta.date,
-            title=meta.title,
-            score=score,
-            dense=dense,
-            lexical=lexical,
-            # indexes built before the flags existed: flag now, the same way ingest does
-            flagged=meta.flagged if meta.flagged is not None else flag_spans(chunk.text),
-            url=meta.url,
-        )
-
-    def to_document(self) -> Document:
-        from langchain_core.documents import Document
-
-        meta = {k: v for k, v in vars(self).items() if k != "text"}
-        meta["date"] = self.date.isoformat() if self.date else None
-        return Document(page_content=self.text, metadata=meta, id=self.chunk_id)
+def passage_from_stored(
+    chunk: StoredChunk, score: float, dense: float | None, lexical: float | None
+) -> Passage:
+    """The passage of a chunk read from the store, with its search scores."""
+    meta = chunk.meta
+    return Passage(
+        chunk_id=chunk.chunk_id,
+        source=meta.source,
+        text=chunk.text,
+        start=meta.start,
+        end=meta.end,
+        date=meta.date,
+        title=meta.title,
+        score=score,
+        dense=dense,
+        lexical=lexical,
+        # indexes built before the flags existed: flag now, the same way ingest does
+        flagged=meta.flagged if meta.flagged is not None else flag_spans(chunk.text),
+        url=meta.url,
+    )
 
 
 def _as_int(day: date | None) -> int | None:
@@ -226,7 +203,7 @@ class Retriever:
         if dates.prefer:
             order = self._preferred(order, found, fused, dates.prefer)
         return [
-            Passage.from_stored(found[cid], fused[cid], dense.get(cid), lexical.get(cid))
+            passage_from_stored(found[cid], fused[cid], dense.get(cid), lexical.get(cid))
             for cid in order[:top_k]
         ]
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.search.store import StoredChunk
 from qa.text import STOP_WORDS
+from qa.types import StoredChunk
 
 _WORD = re.compile(r"\w+")
 _ARRAYS = ("indptr", "docs", "tfs", "lens", "dates", "ids")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -15,21 +14,8 @@ from langchain_chroma import Chroma
 
 from qa.config import Settings
 from qa.errors import IndexStateError
-from qa.ingest.chunking import ChunkMeta
 from qa.search.embedding import Embedder
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    chunk_id: str
-    text: str
-    metadata: dict[str, Any]
-    similarity: float = 0.0  # cosine similarity to the query, when from a search
-
-    @property
-    def meta(self) -> ChunkMeta:
-        return ChunkMeta.from_chroma(self.metadata, self.chunk_id)
-
+from qa.types import StoredChunk
 
 TIE_MARGIN = 8  # extra nearest chunks asked for, so chunks tied at the k-th place are seen
 

@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Protocol
 
 from qa.errors import BackendError
+from qa.types import Draft
 
 if TYPE_CHECKING:
     from qa.schema import Turn
-    from qa.search.retrieval import Passage
+    from qa.types import Passage
 
 # the top-level prompts/ folder, shipped in the wheel as package data: qa/prompts is a link to it
 # in the repository (so an editable install reads the folder itself) and a copy in a wheel
 PROMPTS: Traversable = files("qa") / "prompts"
-
-
-@dataclass(frozen=True)
-class Draft:
-    """Answer text whose [n] markers number the passages (1-based) handed to the backend."""
-
-    text: str
-    spans: dict[int, tuple[int, int]] = field(default_factory=dict)  # n -> quote offsets
-    short: tuple[int, int, int] | None = None  # short answer: (n, start, end) in the article
 
 
 class Generator(Protocol):

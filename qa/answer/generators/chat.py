@@ -15,14 +15,15 @@ import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from qa.answer.generators.base import Draft, format_passages, load_prompt
+from qa.answer.generators.base import format_passages, load_prompt
 from qa.answer.generators.llamacpp import ALIAS, LlamaCppServer, smollm2_path
 from qa.config import BACKENDS, Settings
 from qa.errors import BackendError, InputError
+from qa.types import Draft
 
 if TYPE_CHECKING:
     from qa.schema import Turn
-    from qa.search.retrieval import Passage
+    from qa.types import Passage
 
 # what the clients raise when the server is too slow: caught by type, not by message
 TIMEOUTS = (openai.APITimeoutError, httpx.TimeoutException, concurrent.futures.TimeoutError)

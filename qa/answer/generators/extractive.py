@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from qa.answer.generators.base import Draft
 from qa.answer.reader.followup import condense
 from qa.answer.reader.reader import to_draft
+from qa.types import Draft
 
 if TYPE_CHECKING:
     from qa.answer.reader.reader import Reader
     from qa.schema import Turn
-    from qa.search.retrieval import Passage
+    from qa.types import Passage
 
 
 class ExtractiveGenerator:

@@ -15,8 +15,8 @@ import numpy as np
 from qa.answer.reader.entities import Entity
 from qa.answer.reader.questions import QuestionInfo
 from qa.answer.verify import content_words, key_terms
-from qa.search.retrieval import Passage
 from qa.text import sentence_spans
+from qa.types import Passage
 
 FEATURES: tuple[str, ...] = (
     "sim",  # cosine(question, sentence)

@@ -14,8 +14,8 @@ from typing import Protocol
 from qa.answer.reader.questions import sub_questions
 from qa.answer.reader.reader import Reader, Reading, Scored
 from qa.answer.reader.span import Span
-from qa.search.retrieval import Passage
 from qa.text import sentence_spans
+from qa.types import Passage
 
 QUOTES = "\"'“”‘’«»"
 _OPTIONS = re.compile(r"(?:^|\s)\(?[A-Da-d][.)]\s.+\s\(?[B-Eb-e][.)]\s")

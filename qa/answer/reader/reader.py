@@ -10,7 +10,6 @@ from typing import Protocol
 
 import numpy as np
 
-from qa.answer.generators.base import Draft
 from qa.answer.reader.entities import Entity, EntityTagger, Tagger
 from qa.answer.reader.features import FEATURES, Unit, candidates, featurize, type_hits
 from qa.answer.reader.model import ReaderModel, load_model
@@ -24,7 +23,7 @@ from qa.answer.reader.questions import (
 from qa.answer.reader.short_answer import pick
 from qa.config import LearnedReaderStage
 from qa.search.embedding import Embedder
-from qa.search.retrieval import Passage
+from qa.types import Draft, Passage
 
 _TYPE_ANYWHERE = FEATURES.index("type_anywhere")
 _SIMILARITY = ("sim", "sim_gap", "sim_context", "sim_x_lex")  # the features that need vectors
