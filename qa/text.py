@@ -114,3 +114,14 @@ def key_terms(sentence: str) -> list[str]:
         elif i > 0 and token[0].isupper() and norm(token) not in STOP_WORDS and len(token) > 1:
             terms.append(norm(token))
     return terms
+
+
+def lead(text: str, limit: int = 140) -> str:
+    """The first sentence of `text`, cut at a word near `limit` characters: a label for it."""
+    first = text.strip().split("\n", 1)[0]
+    match = re.search(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])", first)
+    sentence = first[: match.start()] if match else first
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"

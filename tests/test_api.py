@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from qa.answer.engine import Engine
 from qa.api import create_app
+from qa.ingest.index import Index
 from qa.schema import REFUSAL
 from tests.conftest import make_settings
 
@@ -75,23 +76,23 @@ def assert_error(response: Any, status: int, kind: str, *words: str) -> dict[str
 
 
 @pytest.fixture(scope="session")
-def seed_engine(seed_index, real_embedder) -> Engine:
+def seed_engine(seed_index, real_embedder) -> Engine[Index]:
     return Engine(seed_index.settings.model_copy(update=LEARNED), seed_index, real_embedder)
 
 
 @pytest.fixture(scope="module")
-def client(seed_engine: Engine) -> Iterator[TestClient]:
+def client(seed_engine: Engine[Index]) -> Iterator[TestClient]:
     with TestClient(create_app(seed_engine.settings, seed_engine)) as test_client:
         yield test_client
 
 
-def app_client(engine: Engine, **overrides: Any) -> TestClient:
+def app_client(engine: Engine[Index], **overrides: Any) -> TestClient:
     """A client of an app over `engine` with some settings changed (the engine is shared)."""
     return TestClient(create_app(engine.settings.model_copy(update=overrides), engine))
 
 
 @pytest.fixture
-def writable(tmp_path: Path, real_embedder) -> Engine:
+def writable(tmp_path: Path, real_embedder) -> Engine[Index]:
     """An engine over its own copy of the seeds, indexed with the real model."""
     from qa.ingest.index import Index
 
@@ -245,7 +246,7 @@ def test_document_text_and_metadata(client: TestClient) -> None:
     assert_error(client.get("/documents/missing.txt"), 404, "not_found_error", "missing.txt")
 
 
-def test_upload_delete_and_rescan(writable: Engine) -> None:
+def test_upload_delete_and_rescan(writable: Engine[Index]) -> None:
     with app_client(writable) as client:
         files = [("files", ("lighthouse.txt", UPLOAD, "text/plain"))]
         added = client.post("/documents", files=files)
@@ -268,7 +269,7 @@ def test_upload_delete_and_rescan(writable: Engine) -> None:
         assert client.get("/documents").json()["total"] == 6
 
 
-def test_dump_records_are_addressed_with_an_encoded_hash(writable: Engine) -> None:
+def test_dump_records_are_addressed_with_an_encoded_hash(writable: Engine[Index]) -> None:
     dump = b'{"id": "a1", "date": "2024-01-05", "title": "Bridge", "text": "The bridge opened."}\n'
     with app_client(writable) as client:
         files = [("files", ("wire.jsonl", dump, "application/json"))]
@@ -279,7 +280,7 @@ def test_dump_records_are_addressed_with_an_encoded_hash(writable: Engine) -> No
         assert_error(client.delete("/documents/wire.jsonl%23a1"), 400, "input_error", "wire.jsonl")
 
 
-def test_bad_uploads_are_refused_and_change_nothing(writable: Engine) -> None:
+def test_bad_uploads_are_refused_and_change_nothing(writable: Engine[Index]) -> None:
     before = sorted(p.name for p in writable.settings.corpus_dir.iterdir())
     with app_client(writable) as client:
         cases = [
@@ -296,7 +297,7 @@ def test_bad_uploads_are_refused_and_change_nothing(writable: Engine) -> None:
     assert sorted(p.name for p in writable.settings.corpus_dir.iterdir()) == before
 
 
-def test_rescan_timer_indexes_dropped_files(writable: Engine) -> None:
+def test_rescan_timer_indexes_dropped_files(writable: Engine[Index]) -> None:
     with app_client(writable, rescan_seconds=1) as client:
         (writable.settings.corpus_dir / "dropped.txt").write_bytes(UPLOAD)
         deadline = time.monotonic() + 120
@@ -351,7 +352,7 @@ def test_interactive_docs_work_offline(client: TestClient) -> None:
         assert client.get(src).status_code == 200
 
 
-def test_body_over_the_limit_is_413(seed_engine: Engine) -> None:
+def test_body_over_the_limit_is_413(seed_engine: Engine[Index]) -> None:
     with app_client(seed_engine, max_body_bytes=2048) as client:
         big = {"question": QUESTION, "history": [{"role": "user", "content": "x" * 3000}]}
         assert_error(client.post("/ask", json=big), 413, "request_entity_too_large", "2048")
@@ -365,7 +366,7 @@ def test_body_over_the_limit_is_413(seed_engine: Engine) -> None:
         assert_error(response, 413, "request_entity_too_large")
 
 
-def test_api_key_guards_writes_and_optionally_reads(seed_engine: Engine) -> None:
+def test_api_key_guards_writes_and_optionally_reads(seed_engine: Engine[Index]) -> None:
     with app_client(seed_engine, api_key="s3cret") as client:
         refused = client.post("/ingest")
         assert_error(refused, 401, "unauthorized", "Authorization")
@@ -386,7 +387,7 @@ def test_api_key_guards_writes_and_optionally_reads(seed_engine: Engine) -> None
 
 
 def test_cors_is_closed_unless_origins_are_configured(
-    client: TestClient, seed_engine: Engine
+    client: TestClient, seed_engine: Engine[Index]
 ) -> None:
     preflight = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
     assert "access-control-allow-origin" not in client.options("/ask", headers=preflight).headers

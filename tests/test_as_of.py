@@ -65,7 +65,7 @@ class RecordingRetriever(Retriever):
 
 def build_engine(
     tmp_path_factory: pytest.TempPathFactory, extra: dict[str, str] | None = None
-) -> Engine:
+) -> Engine[Index]:
     """An engine over ARTICLES and `extra` (hash embedder, fake entities), its clock at TODAY,
     its retriever recording each date filter."""
     corpus = tmp_path_factory.mktemp("as-of-corpus")
@@ -87,7 +87,7 @@ def build_engine(
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine[Index]:
     return build_engine(tmp_path_factory)
 
 
@@ -108,7 +108,7 @@ def cited(answer: Answer) -> set[str]:
     ],
 )
 def test_articles_dated_after_as_of_are_never_used(
-    engine: Engine, as_of: date, allowed: set[str]
+    engine: Engine[Index], as_of: date, allowed: set[str]
 ) -> None:
     for mode in ("hybrid", "dense", "lexical"):
         passages = engine.retrieve(QUESTION, 10, mode=mode, as_of=as_of)
@@ -118,27 +118,27 @@ def test_articles_dated_after_as_of_are_never_used(
     assert answer.as_of == as_of
 
 
-def test_the_answer_is_the_one_true_as_of_the_date(engine: Engine) -> None:
+def test_the_answer_is_the_one_true_as_of_the_date(engine: Engine[Index]) -> None:
     early = engine.ask(AskRequest(question=QUESTION, as_of=date(2023, 9, 1)))
     assert early.short_answer and early.short_answer.text == "1,100"
     late = engine.ask(AskRequest(question=QUESTION, as_of=TODAY))
     assert late.short_answer and late.short_answer.text == "650"
 
 
-def test_as_of_defaults_to_the_engines_today(engine: Engine) -> None:
+def test_as_of_defaults_to_the_engines_today(engine: Engine[Index]) -> None:
     answer = engine.ask(AskRequest(question=QUESTION))
     assert answer.as_of == TODAY
     assert engine.retriever.filters[-1].as_of == TODAY  # type: ignore[attr-defined]
 
 
-def test_undated_articles_still_answer_under_as_of(engine: Engine) -> None:
+def test_undated_articles_still_answer_under_as_of(engine: Engine[Index]) -> None:
     question = "How many troops does France have in Niger?"
     answer = engine.ask(AskRequest(question=question, as_of=date(2023, 8, 1)))
     assert cited(answer) == {"undated.txt"}
     assert answer.newest_source_date is None and answer.moment() == "date unknown"
 
 
-def test_an_explicit_date_to_replaces_the_as_of_bound(engine: Engine) -> None:
+def test_an_explicit_date_to_replaces_the_as_of_bound(engine: Engine[Index]) -> None:
     ranged = AskRequest(question=QUESTION, as_of=AUG, date_to=date(2023, 11, 30))
     passages = engine.retrieve(QUESTION, 10, ranged.date_from, ranged.date_to, as_of=AUG)
     assert {p.source for p in passages} == {"aug.txt", "sep.txt", "nov.txt"}
@@ -165,13 +165,13 @@ def test_an_explicit_date_to_replaces_the_as_of_bound(engine: Engine) -> None:
     ],
 )
 def test_retrieval_gets_the_resolved_dates_as_of_and_recency(
-    engine: Engine, question: str, expected: DateFilter
+    engine: Engine[Index], question: str, expected: DateFilter
 ) -> None:
     engine.ask(AskRequest(question=question))
     assert engine.retriever.filters[-1] == expected  # type: ignore[attr-defined]
 
 
-def test_relative_dates_pick_the_article_of_that_week(engine: Engine) -> None:
+def test_relative_dates_pick_the_article_of_that_week(engine: Engine[Index]) -> None:
     question = "How many troops did the United States have in Niger last week?"
     answer = engine.ask(AskRequest(question=question))
     assert cited(answer) == {"nov.txt"} and answer.newest_source_date == NOV
@@ -179,7 +179,7 @@ def test_relative_dates_pick_the_article_of_that_week(engine: Engine) -> None:
     assert cited(moved) == {"sep.txt"} and moved.as_of == date(2023, 9, 11)
 
 
-def test_a_timeline_is_asked_as_of_too(engine: Engine) -> None:
+def test_a_timeline_is_asked_as_of_too(engine: Engine[Index]) -> None:
     request = AskRequest(question="Timeline of United States troops in Niger", as_of=SEP)
     answer = engine.ask(request)
     assert answer.mode == "timeline" and answer.as_of == SEP
@@ -236,7 +236,7 @@ def test_a_range_after_as_of_is_allowed_when_date_to_is_set() -> None:
 
 
 @pytest.fixture(scope="module")
-def client(engine: Engine) -> Iterator[TestClient]:
+def client(engine: Engine[Index]) -> Iterator[TestClient]:
     with TestClient(create_app(engine.settings, engine)) as test_client:
         yield test_client
 

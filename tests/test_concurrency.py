@@ -157,7 +157,7 @@ def test_the_same_question_gets_the_same_answer_alone_and_with_8_concurrent_clie
     gold = (ROOT / "eval" / "gold" / "seeds.jsonl").read_text(encoding="utf-8").splitlines()
     questions = [json.loads(line)["question"] for line in gold if line.strip()]
 
-    def ask(engine: Engine, question: str) -> tuple[object, ...]:
+    def ask(engine: Engine[Index], question: str) -> tuple[object, ...]:
         a = engine.ask(AskRequest(question=question))
         return a.refused, a.answer, [(c.source, c.start, c.end) for c in a.citations]
 
@@ -185,7 +185,7 @@ def test_one_question_asked_by_8_threads_at_once_gets_one_answer(
         "What did the harbour office of Tallinn report about ferry traffic?",
     ]
 
-    def ask(engine: Engine, question: str) -> dict[str, object]:
+    def ask(engine: Engine[Index], question: str) -> dict[str, object]:
         fields = {"answer", "short_answer", "refused", "citations", "dropped_sentences", "newer"}
         return engine.ask(AskRequest(question=question)).model_dump(include=fields)
 

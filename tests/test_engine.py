@@ -97,14 +97,14 @@ def test_ask_request_rejects_a_reversed_range() -> None:
 
 
 @pytest.fixture(scope="module")
-def engine(seed_index: Index, real_embedder: Any) -> Engine:
+def engine(seed_index: Index, real_embedder: Any) -> Engine[Index]:
     """The pipeline with the learned reader: these seed examples were its regression tests;
     the default reader's quality on the seeds is gated by tests/test_eval_gate.py."""
     settings = seed_index.settings.model_copy(update={"reader": "learned"})
     return Engine(settings, seed_index, real_embedder)
 
 
-def check(engine: Engine, request: AskRequest, answer: Answer) -> None:
+def check(engine: Engine[Index], request: AskRequest, answer: Answer) -> None:
     """The answer contract: markers resolve, quotes are the article text inside a retrieved
     chunk, dates are the articles' own, a refusal cites nothing."""
     question = answer.question or request.question
@@ -136,7 +136,7 @@ def sources_of(answer: Answer, fact: str) -> set[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize(("question", "source", "fact"), SEED_QUESTIONS)
 def test_seed_question_cites_the_right_file_and_fact(
-    engine: Engine, question: str, source: str, fact: str
+    engine: Engine[Index], question: str, source: str, fact: str
 ) -> None:
     request = AskRequest(question=question)
     answer = engine.ask(request)
@@ -153,7 +153,7 @@ def test_seed_question_cites_the_right_file_and_fact(
     "question",
     ["Who won the 2022 World Cup?", "What is the boiling point of mercury?"],
 )
-def test_off_topic_question_is_refused(engine: Engine, question: str) -> None:
+def test_off_topic_question_is_refused(engine: Engine[Index], question: str) -> None:
     request = AskRequest(question=question)
     answer = engine.ask(request)
     assert answer.refused and answer.answer == REFUSAL and answer.citations == []
@@ -161,7 +161,7 @@ def test_off_topic_question_is_refused(engine: Engine, question: str) -> None:
 
 
 @pytest.mark.slow
-def test_population_of_niger_is_refused(engine: Engine) -> None:
+def test_population_of_niger_is_refused(engine: Engine[Index]) -> None:
     request = AskRequest(question="What is the population of Niger?")
     answer = engine.ask(request)
     assert answer.refused and answer.citations == [], answer.answer
@@ -177,7 +177,7 @@ def test_population_of_niger_is_refused(engine: Engine) -> None:
         "What did ECOWAS threaten to do?",
     ],
 )
-def test_date_range_only_cites_articles_in_range(engine: Engine, question: str) -> None:
+def test_date_range_only_cites_articles_in_range(engine: Engine[Index], question: str) -> None:
     request = AskRequest(question=question, date_from=date(2023, 11, 1))
     answer = engine.ask(request)
     check(engine, request, answer)
@@ -190,7 +190,7 @@ def test_date_range_only_cites_articles_in_range(engine: Engine, question: str) 
 
 
 @pytest.mark.slow
-def test_a_date_in_the_question_filters_like_an_explicit_range(engine: Engine) -> None:
+def test_a_date_in_the_question_filters_like_an_explicit_range(engine: Engine[Index]) -> None:
     request = AskRequest(question="What did Algeria say about intervention in August 2023?")
     answer = engine.ask(request)
     assert not answer.refused
@@ -199,7 +199,7 @@ def test_a_date_in_the_question_filters_like_an_explicit_range(engine: Engine) -
 
 
 @pytest.mark.slow
-def test_003_is_cited_with_date_unknown(engine: Engine) -> None:
+def test_003_is_cited_with_date_unknown(engine: Engine[Index]) -> None:
     answer = engine.ask(AskRequest(question="How many US troops are in Niger?"))
     cited = [c for c in answer.citations if c.source == S003]
     assert cited and all(c.date is None for c in cited)
@@ -254,7 +254,9 @@ def test_cli_ask_refusal_and_bad_input(cli_env: dict[str, str]) -> None:
 @pytest.mark.parametrize(
     "question", ["How many US troops are in Niger?", "Who won the 2022 World Cup?"]
 )
-def test_stream_tokens_concatenate_to_the_final_answer(engine: Engine, question: str) -> None:
+def test_stream_tokens_concatenate_to_the_final_answer(
+    engine: Engine[Index], question: str
+) -> None:
     events = list(engine.stream(AskRequest(question=question)))
     kinds = [kind for kind, _ in events]
     assert kinds[-1] == "final" and set(kinds[:-1]) <= {"token", "short", "citation"}
@@ -290,7 +292,7 @@ def test_stream_from_an_llm_yields_only_verified_text(
 
 
 @pytest.mark.slow
-def test_follow_up_question_uses_the_history(engine: Engine) -> None:
+def test_follow_up_question_uses_the_history(engine: Engine[Index]) -> None:
     history = [
         Turn(role="user", content="How many French soldiers are in Niger?"),
         Turn(role="assistant", content="France has 1,500 soldiers in Niger. [1]"),
@@ -304,7 +306,7 @@ def test_follow_up_question_uses_the_history(engine: Engine) -> None:
 
 
 @pytest.mark.slow
-def test_without_history_the_follow_up_is_asked_as_is(engine: Engine) -> None:
+def test_without_history_the_follow_up_is_asked_as_is(engine: Engine[Index]) -> None:
     answer = engine.ask(AskRequest(question="and how many American troops?"))
     assert answer.question == "and how many American troops?"
 

@@ -47,7 +47,7 @@ def faithful(prompt: str) -> str:
 @pytest.fixture(scope="module", params=["extractive", "openai", "llamacpp"])
 def backend(
     request: pytest.FixtureRequest, seed_index: Index, real_embedder: Any
-) -> Iterator[tuple[str, Engine]]:
+) -> Iterator[tuple[str, Engine[Index]]]:
     name = request.param
     settings = seed_index.settings.model_copy(update=LEARNED)
     if name == "extractive":
@@ -66,7 +66,7 @@ def backend(
 
 
 class TestGeneratorContract:
-    def test_answers_follow_the_contract(self, backend: tuple[str, Engine]) -> None:
+    def test_answers_follow_the_contract(self, backend: tuple[str, Engine[Index]]) -> None:
         name, engine = backend
         request = AskRequest(question=ANSWERABLE, top_k=TOP_K, backend=name)
         answer = engine.ask(request)
@@ -78,14 +78,16 @@ class TestGeneratorContract:
             assert text is not None and c.quote == text[c.start : c.end]
             assert engine.supports(c.quote, [c.quote])
 
-    def test_streamed_tokens_add_up_to_the_final_answer(self, backend: tuple[str, Engine]) -> None:
+    def test_streamed_tokens_add_up_to_the_final_answer(
+        self, backend: tuple[str, Engine[Index]]
+    ) -> None:
         name, engine = backend
         events = list(engine.stream(AskRequest(question=ANSWERABLE, top_k=TOP_K, backend=name)))
         final = events[-1][1]
         tokens = "".join(str(v) for kind, v in events if kind == "token")
         assert events[-1][0] == "final" and tokens == getattr(final, "answer", None)
 
-    def test_the_shared_refusal_passes_through(self, backend: tuple[str, Engine]) -> None:
+    def test_the_shared_refusal_passes_through(self, backend: tuple[str, Engine[Index]]) -> None:
         name, engine = backend
         answer = engine.ask(AskRequest(question=UNANSWERABLE, top_k=TOP_K, backend=name))
         assert answer.refused and answer.answer == REFUSAL and answer.citations == []

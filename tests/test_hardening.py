@@ -41,7 +41,7 @@ def assert_error(response: Any, status: int, kind: str, *words: str) -> str:
     return str(body["error"]["message"])
 
 
-def snapshot(engine: Engine) -> tuple[Any, ...]:
+def snapshot(engine: Engine[Index]) -> tuple[Any, ...]:
     """What a refused request must not change: chunk ids, catalog rows, corpus and its parent."""
     root = engine.settings.corpus_dir
     return (
@@ -52,7 +52,7 @@ def snapshot(engine: Engine) -> tuple[Any, ...]:
     )
 
 
-def build_engine(tmp: Path, embedder: Any, **overrides: Any) -> Engine:
+def build_engine(tmp: Path, embedder: Any, **overrides: Any) -> Engine[Index]:
     settings = make_settings(tmp, **overrides)
     index = Index(settings, embedder)
     index.ingest()
@@ -60,18 +60,18 @@ def build_engine(tmp: Path, embedder: Any, **overrides: Any) -> Engine:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Engine:
+def engine(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Engine[Index]:
     """One writable index over a private copy of the seeds: refused requests never change it."""
     return build_engine(tmp_path_factory.mktemp("hardening"), real_embedder)
 
 
 @pytest.fixture(scope="module")
-def client(engine: Engine) -> Iterator[TestClient]:
+def client(engine: Engine[Index]) -> Iterator[TestClient]:
     with TestClient(create_app(engine.settings, engine)) as test_client:
         yield test_client
 
 
-def app_client(engine: Engine, **overrides: Any) -> TestClient:
+def app_client(engine: Engine[Index], **overrides: Any) -> TestClient:
     return TestClient(create_app(engine.settings.model_copy(update=overrides), engine))
 
 
@@ -93,14 +93,16 @@ BAD_ASKS = [
 @pytest.mark.parametrize("path", ["/ask", "/ask/stream"])
 @pytest.mark.parametrize(("body", "named"), BAD_ASKS)
 def test_bad_questions_are_422_and_change_nothing(
-    client: TestClient, engine: Engine, path: str, body: dict[str, Any], named: str
+    client: TestClient, engine: Engine[Index], path: str, body: dict[str, Any], named: str
 ) -> None:
     before = snapshot(engine)
     assert_error(client.post(path, json=body), 422, "validation_error", named)
     assert snapshot(engine) == before
 
 
-def test_malformed_json_and_wrong_content_type_are_422(client: TestClient, engine: Engine) -> None:
+def test_malformed_json_and_wrong_content_type_are_422(
+    client: TestClient, engine: Engine[Index]
+) -> None:
     before = snapshot(engine)
     headers = {"content-type": "application/json"}
     broken = client.post("/ask", content=b'{"question": "Mali?"', headers=headers)
@@ -110,7 +112,7 @@ def test_malformed_json_and_wrong_content_type_are_422(client: TestClient, engin
     assert snapshot(engine) == before
 
 
-def test_body_over_the_size_limit_is_413(engine: Engine) -> None:
+def test_body_over_the_size_limit_is_413(engine: Engine[Index]) -> None:
     before = snapshot(engine)
     with app_client(engine, max_body_bytes=2048) as small:
         big = {"question": QUESTION, "history": [{"role": "user", "content": "x" * 4000}]}
@@ -134,7 +136,7 @@ BAD_UPLOADS = [
 
 @pytest.mark.parametrize(("name", "data", "named"), BAD_UPLOADS)
 def test_bad_uploads_are_400_and_write_nothing(
-    engine: Engine, name: str, data: bytes, named: str
+    engine: Engine[Index], name: str, data: bytes, named: str
 ) -> None:
     before = snapshot(engine)
     with app_client(engine, max_upload_bytes=4096) as small:
@@ -144,7 +146,7 @@ def test_bad_uploads_are_400_and_write_nothing(
     assert not Path("/etc/passwd.txt").exists()
 
 
-def test_one_bad_file_rejects_the_whole_upload(client: TestClient, engine: Engine) -> None:
+def test_one_bad_file_rejects_the_whole_upload(client: TestClient, engine: Engine[Index]) -> None:
     before = snapshot(engine)
     files = [
         ("files", ("good.txt", ARTICLE, "text/plain")),
@@ -154,7 +156,7 @@ def test_one_bad_file_rejects_the_whole_upload(client: TestClient, engine: Engin
     assert snapshot(engine) == before
 
 
-def test_deleting_a_missing_document_is_404(client: TestClient, engine: Engine) -> None:
+def test_deleting_a_missing_document_is_404(client: TestClient, engine: Engine[Index]) -> None:
     before = snapshot(engine)
     assert_error(client.delete("/documents/no-such.txt"), 404, "not_found_error", "no-such.txt")
     assert_error(client.delete("/documents/..%2Fseeds%2Fx.txt"), 404, "not_found_error", "..")
@@ -182,7 +184,7 @@ def test_non_utf8_upload_is_indexed_with_replacement(tmp_path: Path, real_embedd
 # -- access ---------------------------------------------------------------------------------
 
 
-def test_api_key_guards_writes_and_optionally_reads(engine: Engine) -> None:
+def test_api_key_guards_writes_and_optionally_reads(engine: Engine[Index]) -> None:
     before = snapshot(engine)
     with app_client(engine, api_key="s3cret") as keyed:
         assert_error(keyed.post("/ingest"), 401, "unauthorized", "API key")
@@ -203,7 +205,7 @@ def test_api_key_guards_writes_and_optionally_reads(engine: Engine) -> None:
     assert snapshot(engine) == before
 
 
-def test_cors_is_closed_by_default_and_opens_to_configured_origins(engine: Engine) -> None:
+def test_cors_is_closed_by_default_and_opens_to_configured_origins(engine: Engine[Index]) -> None:
     foreign = {"Origin": "https://evil.example"}
     with app_client(engine) as default:
         response = default.get("/documents", headers=foreign)
@@ -222,7 +224,7 @@ def test_cors_is_closed_by_default_and_opens_to_configured_origins(engine: Engin
 # -- limits ---------------------------------------------------------------------------------
 
 
-def test_rate_limit_answers_429_with_retry_after(engine: Engine) -> None:
+def test_rate_limit_answers_429_with_retry_after(engine: Engine[Index]) -> None:
     with app_client(engine, rate_limit="3/minute") as limited:
         for _ in range(3):  # counted before validation: a 422 costs a hit too
             assert limited.post("/ask", json={"question": " "}).status_code == 422
@@ -239,7 +241,7 @@ def test_rate_limit_answers_429_with_retry_after(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize("text", ["60", "60 per minute", "-1/minute", "0/minute", "5/fortnight"])
-def test_bad_rate_limit_fails_at_startup(engine: Engine, text: str) -> None:
+def test_bad_rate_limit_fails_at_startup(engine: Engine[Index], text: str) -> None:
     with pytest.raises(InputError, match="QA_RATE_LIMIT"):
         create_app(engine.settings.model_copy(update={"rate_limit": text}), engine)
 
@@ -251,7 +253,7 @@ def test_rate_limit_parses_units() -> None:
     assert Settings().rate_limit == "60/minute"
 
 
-def test_unreachable_llm_is_a_clear_502(engine: Engine, real_embedder: Any) -> None:
+def test_unreachable_llm_is_a_clear_502(engine: Engine[Index], real_embedder: Any) -> None:
     settings = engine.settings.model_copy(
         update={"llm_base_url": f"http://127.0.0.1:{free_port()}/v1", "llm_timeout_s": 5.0}
     )
@@ -262,7 +264,9 @@ def test_unreachable_llm_is_a_clear_502(engine: Engine, real_embedder: Any) -> N
         assert client.get("/healthz").status_code == 200  # the service survives
 
 
-def test_llm_token_cap_and_timeout_reach_the_model(engine: Engine, real_embedder: Any) -> None:
+def test_llm_token_cap_and_timeout_reach_the_model(
+    engine: Engine[Index], real_embedder: Any
+) -> None:
     update = {"llm_max_tokens": 48, "llm_timeout_s": 7.0, "llm_base_url": "http://127.0.0.1:9/v1"}
     settings = engine.settings.model_copy(update=update)
     generator = Engine(settings, engine.index, real_embedder).generator("openai")

@@ -39,7 +39,7 @@ def corpus_state(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
 
-def build(tmp: Path, embedder: Any = None, **overrides: Any) -> Engine:
+def build(tmp: Path, embedder: Any = None, **overrides: Any) -> Engine[Index]:
     embedder = embedder or HashEmbedder()
     settings = make_settings(tmp, **overrides)
     index = Index(settings, embedder)
@@ -48,12 +48,12 @@ def build(tmp: Path, embedder: Any = None, **overrides: Any) -> Engine:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine[Index]:
     return build(tmp_path_factory.mktemp("round2"))
 
 
 @pytest.fixture(scope="module")
-def client(engine: Engine) -> Iterator[TestClient]:
+def client(engine: Engine[Index]) -> Iterator[TestClient]:
     with TestClient(create_app(engine.settings, engine)) as test_client:
         yield test_client
 
@@ -195,7 +195,7 @@ def test_rescan_survives_any_error_and_readyz_reports_it(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("name", ["\U0001f600" * 70 + ".txt", "é" * 130 + ".txt"])
 def test_long_upload_name_is_400_and_writes_nothing(
-    client: TestClient, engine: Engine, name: str
+    client: TestClient, engine: Engine[Index], name: str
 ) -> None:
     root = engine.settings.corpus_dir
     before = corpus_state(root)
@@ -232,7 +232,7 @@ def test_staging_left_by_a_crash_is_removed_by_the_next_write(tmp_path: Path) ->
     assert corpus_state(root) == before
 
 
-def test_upload_is_moved_into_the_corpus_only_after_indexing(engine: Engine) -> None:
+def test_upload_is_moved_into_the_corpus_only_after_indexing(engine: Engine[Index]) -> None:
     report = engine.index.add_files([("moved.txt", b"The Quillan tram line opened in May.")])
     assert report.added == ["moved.txt"]
     root = engine.settings.corpus_dir
@@ -244,7 +244,7 @@ def test_upload_is_moved_into_the_corpus_only_after_indexing(engine: Engine) -> 
 # -- 4. '#' in an upload name ------------------------------------------------------------------
 
 
-def test_hash_in_upload_name_is_rejected(client: TestClient, engine: Engine) -> None:
+def test_hash_in_upload_name_is_rejected(client: TestClient, engine: Engine[Index]) -> None:
     before = corpus_state(engine.settings.corpus_dir)
     files = {"files": ("rt#hash.txt", ARTICLE, "text/plain")}
     assert_error(client.post("/documents", files=files), 400, "input_error", "'#'")
@@ -252,7 +252,7 @@ def test_hash_in_upload_name_is_rejected(client: TestClient, engine: Engine) -> 
 
 
 def test_deleting_a_name_the_filesystem_cannot_look_up_is_404(
-    client: TestClient, engine: Engine
+    client: TestClient, engine: Engine[Index]
 ) -> None:
     """Found by the stateful fuzzer: DELETE of a 400-byte name was a 500 (ENAMETOOLONG)."""
     before = corpus_state(engine.settings.corpus_dir)

@@ -21,7 +21,7 @@ from tests.conftest import HashEmbedder, make_settings
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine[Index]:
     embedder = HashEmbedder()
     settings = make_settings(tmp_path_factory.mktemp("round3"), api_key="k")
     index = Index(settings, embedder)
@@ -30,7 +30,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 
 
 @pytest.fixture(scope="module")
-def client(engine: Engine) -> Iterator[TestClient]:
+def client(engine: Engine[Index]) -> Iterator[TestClient]:
     with TestClient(create_app(engine.settings, engine)) as test_client:
         yield test_client
 

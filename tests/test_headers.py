@@ -11,7 +11,8 @@ from datetime import date
 import pytest
 
 from qa.ingest.corpus import read_bytes
-from qa.ingest.headers import lead, match_date, to_date
+from qa.ingest.headers import match_date, to_date
+from qa.text import lead
 
 BODY = "The Kennedy bridge reopened to traffic on Friday."
 T = "Niamey opens a bridge"

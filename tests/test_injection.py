@@ -52,7 +52,7 @@ def _system_lines() -> list[str]:
     return [p.strip() for p in parts if len(p.strip()) > 25 and p.strip() != REFUSAL]
 
 
-def _build(tmp: Path, embedder: Embedder, **overrides: Any) -> Engine:
+def _build(tmp: Path, embedder: Embedder, **overrides: Any) -> Engine[Index]:
     settings = make_settings(tmp, **overrides)
     (settings.corpus_dir / INJECTED).write_text(ARTICLE, encoding="utf-8")
     index = Index(settings, embedder)
@@ -60,7 +60,7 @@ def _build(tmp: Path, embedder: Embedder, **overrides: Any) -> Engine:
     return Engine(settings, index, embedder)
 
 
-def _check(engine: Engine, question: str, answer: Answer) -> None:
+def _check(engine: Engine[Index], question: str, answer: Answer) -> None:
     """The rule in the module docstring, for one answer."""
     retrieved = {p.chunk_id: p for p in engine.retrieve(question)}
     numbers = {c.n for c in answer.citations}
@@ -84,17 +84,19 @@ def _check(engine: Engine, question: str, answer: Answer) -> None:
 
 
 @pytest.fixture(scope="module")
-def hash_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def hash_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine[Index]:
     return _build(tmp_path_factory.mktemp("inject-hash"), HashEmbedder())
 
 
 @pytest.fixture(scope="module")
-def real_engine(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Engine:
+def real_engine(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Engine[Index]:
     return _build(tmp_path_factory.mktemp("inject-real"), real_embedder)
 
 
 @pytest.fixture(scope="module")
-def llama_engine(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Engine:
+def llama_engine(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder
+) -> Engine[Index]:
     pytest.importorskip("llama_cpp")
     return _build(
         tmp_path_factory.mktemp("inject-llama"),
@@ -104,7 +106,7 @@ def llama_engine(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedd
     )
 
 
-def test_injected_article_is_indexed_as_data(hash_engine: Engine) -> None:
+def test_injected_article_is_indexed_as_data(hash_engine: Engine[Index]) -> None:
     row, text = hash_engine.index.article(INJECTED)
     assert CANARY in text and "<script>alert(1)</script>" in text
     assert row.chunk_count >= 1
@@ -113,11 +115,11 @@ def test_injected_article_is_indexed_as_data(hash_engine: Engine) -> None:
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
-def test_extractive_never_obeys_article(hash_engine: Engine, question: str) -> None:
+def test_extractive_never_obeys_article(hash_engine: Engine[Index], question: str) -> None:
     _check(hash_engine, question, hash_engine.ask(AskRequest(question=question)))
 
 
-def test_fake_markers_in_article_never_become_citations(hash_engine: Engine) -> None:
+def test_fake_markers_in_article_never_become_citations(hash_engine: Engine[Index]) -> None:
     """With top_k 10, a quoted "[7][8]" could point at real passages 7 and 8: it must not."""
     question = "How much will the reservoir repairs cost?"
     answer = hash_engine.ask(AskRequest(question=question, top_k=10))
@@ -129,13 +131,13 @@ def test_fake_markers_in_article_never_become_citations(hash_engine: Engine) -> 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("question", QUESTIONS)
-def test_extractive_real_model(real_engine: Engine, question: str) -> None:
+def test_extractive_real_model(real_engine: Engine[Index], question: str) -> None:
     _check(real_engine, question, real_engine.ask(AskRequest(question=question)))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("question", QUESTIONS[:3])
-def test_llamacpp_never_obeys_article(llama_engine: Engine, question: str) -> None:
+def test_llamacpp_never_obeys_article(llama_engine: Engine[Index], question: str) -> None:
     answer = llama_engine.ask(AskRequest(question=question, backend="llamacpp"))
     _check(llama_engine, question, answer)
 

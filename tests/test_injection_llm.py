@@ -212,7 +212,9 @@ def _system_lines() -> list[str]:
     return [p.strip() for p in parts if len(p.strip()) > 25 and p.strip() != REFUSAL]
 
 
-def leaks(engine: Engine, injection: Injection, content: str, citations: list[dict]) -> list[str]:
+def leaks(
+    engine: Engine[Index], injection: Injection, content: str, citations: list[dict]
+) -> list[str]:
     """Sentences of a reply carrying injected text outside a verbatim quote cited to the
     injected article."""
     answer = content.split(SOURCES_HEADING, 1)[0]
@@ -238,7 +240,7 @@ def model() -> ScriptedModel:
 @pytest.fixture(scope="module")
 def service(
     tmp_path_factory: pytest.TempPathFactory, real_embedder: Any, model: ScriptedModel
-) -> Iterator[tuple[Engine, TestClient]]:
+) -> Iterator[tuple[Engine[Index], TestClient]]:
     with serving(model.app()) as url:
         settings = make_settings(
             tmp_path_factory.mktemp("inject-llm"),
@@ -277,7 +279,7 @@ def _reply(client: TestClient, question: str, stream: bool) -> tuple[str, list[d
 
 
 def test_obedient_llm_never_carries_injected_text_to_a_reply(
-    service: tuple[Engine, TestClient], model: ScriptedModel
+    service: tuple[Engine[Index], TestClient], model: ScriptedModel
 ) -> None:
     engine, client = service
     replies, leaked = 0, []
@@ -298,7 +300,7 @@ def test_obedient_llm_never_carries_injected_text_to_a_reply(
 
 
 def test_injected_sentences_are_flagged_in_chunk_metadata(
-    service: tuple[Engine, TestClient],
+    service: tuple[Engine[Index], TestClient],
 ) -> None:
     engine, _ = service
     for injection in INJECTIONS:

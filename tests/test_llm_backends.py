@@ -36,7 +36,9 @@ QUESTIONS = ["How many US troops are in Niger?", "Will Chad intervene militarily
 LEARNED = {"reader": "learned"}
 
 
-def check_contract(engine: Engine, request: AskRequest, answer: Answer, backend: str) -> None:
+def check_contract(
+    engine: Engine[Index], request: AskRequest, answer: Answer, backend: str
+) -> None:
     """Verified sentences with valid citations, the extractive fallback, or a refusal; never a
     citation to a passage that was not retrieved."""
     assert answer.backend == ("extractive" if answer.fallback else backend)
@@ -55,21 +57,21 @@ def check_contract(engine: Engine, request: AskRequest, answer: Answer, backend:
 
 
 @pytest.fixture(scope="module")
-def llamacpp_engine(seed_index: Index, real_embedder: Any) -> Engine:
+def llamacpp_engine(seed_index: Index, real_embedder: Any) -> Engine[Index]:
     update = {"llm_backend": "llamacpp", "llm_max_tokens": MAX_TOKENS, "llm_timeout_s": 600.0}
     return Engine(
         seed_index.settings.model_copy(update={**LEARNED, **update}), seed_index, real_embedder
     )
 
 
-def test_llamacpp_answers_end_to_end(llamacpp_engine: Engine) -> None:
+def test_llamacpp_answers_end_to_end(llamacpp_engine: Engine[Index]) -> None:
     request = AskRequest(question=QUESTIONS[0], top_k=TOP_K)
     answer = llamacpp_engine.ask(request)
     check_contract(llamacpp_engine, request, answer, "llamacpp")
     assert "generate" in answer.timings_ms
 
 
-def test_llamacpp_streams_verified_text(llamacpp_engine: Engine) -> None:
+def test_llamacpp_streams_verified_text(llamacpp_engine: Engine[Index]) -> None:
     request = AskRequest(question=QUESTIONS[1], top_k=TOP_K)
     events = list(llamacpp_engine.stream(request))
     final = events[-1][1]
@@ -79,7 +81,7 @@ def test_llamacpp_streams_verified_text(llamacpp_engine: Engine) -> None:
 
 
 def test_a_crashed_llamacpp_child_fails_one_answer_and_is_restarted(
-    llamacpp_engine: Engine,
+    llamacpp_engine: Engine[Index],
 ) -> None:
     """A native crash kills the child, not the service: the answer being streamed fails with a
     BackendError (502 over HTTP), and the next question starts a new child and is answered."""
@@ -143,7 +145,9 @@ def openai_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def _openai_engine(seed_index: Index, real_embedder: Any, url: str, **extra: object) -> Engine:
+def _openai_engine(
+    seed_index: Index, real_embedder: Any, url: str, **extra: object
+) -> Engine[Index]:
     update = {"llm_base_url": url, "llm_model": "smollm2", "llm_max_tokens": MAX_TOKENS, **extra}
     return Engine(
         seed_index.settings.model_copy(update={**LEARNED, **update}), seed_index, real_embedder

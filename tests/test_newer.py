@@ -14,6 +14,7 @@ from qa.answer.engine import Engine
 from qa.answer.newer import AS_WELL, _norm
 from qa.api import create_app
 from qa.cli.answer import render
+from qa.ingest.index import Index
 from qa.schema import AskRequest
 from tests.test_as_of import QUESTION, SEP, TODAY, build_engine
 
@@ -25,17 +26,17 @@ OCTOBER = date(2023, 10, 1)  # aug.txt (1,100) and sep.txt (1,000) are indexed b
 PLUMBING_BAR = 0.8
 
 
-def plumbed(engine: Engine) -> Engine:
+def plumbed(engine: Engine[Index]) -> Engine[Index]:
     engine.newer.as_well = PLUMBING_BAR
     return engine
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine[Index]:
     return plumbed(build_engine(tmp_path_factory))
 
 
-def test_a_newer_article_that_answers_differently_is_listed(engine: Engine) -> None:
+def test_a_newer_article_that_answers_differently_is_listed(engine: Engine[Index]) -> None:
     answer = engine.ask(AskRequest(question=QUESTION, as_of=OCTOBER))
     assert answer.short_answer and answer.short_answer.text == "1,100"
     assert [(r.date, r.short_answer) for r in answer.newer] == [(SEP, "1,000")]
@@ -48,20 +49,22 @@ def test_a_newer_article_that_answers_differently_is_listed(engine: Engine) -> N
     assert "newer" in answer.timings_ms
 
 
-def test_no_newer_report_after_as_of_or_when_the_answer_is_the_newest(engine: Engine) -> None:
+def test_no_newer_report_after_as_of_or_when_the_answer_is_the_newest(
+    engine: Engine[Index],
+) -> None:
     early = engine.ask(AskRequest(question=QUESTION, as_of=date(2023, 9, 1)))
     assert early.short_answer and early.short_answer.text == "1,100" and early.newer == []
     latest = engine.ask(AskRequest(question=QUESTION, as_of=TODAY))
     assert latest.newest_source_date == date(2023, 11, 10) and latest.newer == []
 
 
-def test_a_question_about_a_past_range_gets_no_newer_report(engine: Engine) -> None:
+def test_a_question_about_a_past_range_gets_no_newer_report(engine: Engine[Index]) -> None:
     question = "How many troops did the United States have in Niger in August 2023?"
     answer = engine.ask(AskRequest(question=question, as_of=OCTOBER))
     assert answer.short_answer and answer.newer == []
 
 
-def test_newer_reports_can_be_switched_off(engine: Engine) -> None:
+def test_newer_reports_can_be_switched_off(engine: Engine[Index]) -> None:
     on = {"newer_as_well": PLUMBING_BAR}  # the setting reaches the bar, and the switch wins
     loud = Engine(engine.settings.model_copy(update=on), engine.index, engine.embedder)
     loud.learned.tagger = engine.learned.tagger
@@ -73,7 +76,7 @@ def test_newer_reports_can_be_switched_off(engine: Engine) -> None:
     assert quiet.ask(AskRequest(question=QUESTION, as_of=OCTOBER)).newer == []
 
 
-def test_the_bar_is_the_fitted_constant_unless_set(engine: Engine) -> None:
+def test_the_bar_is_the_fitted_constant_unless_set(engine: Engine[Index]) -> None:
     default = Engine(engine.settings, engine.index, engine.embedder)
     assert engine.settings.newer_as_well is None and default.newer.as_well == AS_WELL
 
@@ -100,12 +103,12 @@ def test_the_same_answer_written_differently_is_not_newer() -> None:
 
 
 @pytest.fixture(scope="module")
-def client(engine: Engine) -> Iterator[TestClient]:
+def client(engine: Engine[Index]) -> Iterator[TestClient]:
     with TestClient(create_app(engine.settings, engine)) as test_client:
         yield test_client
 
 
-def test_every_face_shows_the_newer_report(client: TestClient, engine: Engine) -> None:
+def test_every_face_shows_the_newer_report(client: TestClient, engine: Engine[Index]) -> None:
     body = client.post("/ask", json={"question": QUESTION, "as_of": "2023-10-01"}).json()
     assert [(r["date"], r["short_answer"]) for r in body["newer"]] == [("2023-09-04", "1,000")]
     assert body["newer"][0]["citation"]["source"] == "sep.txt"

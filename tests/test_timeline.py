@@ -212,7 +212,7 @@ QUESTION = "How did the standoff between the ECOWAS bloc and the Niger junta dev
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine[Index]:
     corpus = tmp_path_factory.mktemp("timeline-corpus")
     for name, text in ARTICLES.items():
         (corpus / name).write_text(text, encoding="utf-8")
@@ -226,7 +226,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     return built
 
 
-def test_timeline_lines_name_the_subject_and_report_what_happened(engine: Engine) -> None:
+def test_timeline_lines_name_the_subject_and_report_what_happened(engine: Engine[Index]) -> None:
     event = engine.timeline.of_subject(
         "the standoff between the ECOWAS bloc and the Niger junta",
         list(ARTICLES.values()),
@@ -238,7 +238,7 @@ def test_timeline_lines_name_the_subject_and_report_what_happened(engine: Engine
 
 
 def test_engine_detects_a_timeline_and_lists_events_oldest_first_undated_last(
-    engine: Engine,
+    engine: Engine[Index],
 ) -> None:
     answer = engine.ask(AskRequest(question=QUESTION))
     assert answer.mode == "timeline" and not answer.refused
@@ -257,21 +257,21 @@ def test_engine_detects_a_timeline_and_lists_events_oldest_first_undated_last(
     assert answer.answer.splitlines()[0].startswith("2023-08-06: The ECOWAS bloc set a deadline")
 
 
-def test_mode_forces_a_timeline_or_a_plain_answer(engine: Engine) -> None:
+def test_mode_forces_a_timeline_or_a_plain_answer(engine: Engine[Index]) -> None:
     forced = engine.ask(AskRequest(question="What did the ECOWAS bloc do?", mode="timeline"))
     assert forced.mode == "timeline" and len(forced.events) >= 2
     plain = engine.ask(AskRequest(question=QUESTION, mode="answer"))
     assert plain.mode == "answer" and plain.events == []
 
 
-def test_a_timeline_nothing_supports_is_a_refusal(engine: Engine) -> None:
+def test_a_timeline_nothing_supports_is_a_refusal(engine: Engine[Index]) -> None:
     answer = engine.ask(AskRequest(question="Timeline of the zebra migration", mode="timeline"))
     assert answer.mode == "timeline" and answer.refused
     assert answer.answer == REFUSAL and answer.events == [] and answer.citations == []
 
 
 @pytest.fixture(scope="module")
-def client(engine: Engine) -> Iterator[TestClient]:
+def client(engine: Engine[Index]) -> Iterator[TestClient]:
     with TestClient(create_app(engine.settings, engine)) as test_client:
         yield test_client
 
@@ -316,12 +316,12 @@ UNDATED = "003_dc7ce24594d87c5a.txt"
 
 
 @pytest.fixture(scope="module")
-def seed_engine(seed_index: Index, real_embedder: object) -> Engine:
+def seed_engine(seed_index: Index, real_embedder: object) -> Engine[Index]:
     return Engine(seed_index.settings, seed_index, real_embedder)  # type: ignore[arg-type]
 
 
 @pytest.mark.slow
-def test_seed_timeline_is_dated_ordered_and_quotes_the_articles(seed_engine: Engine) -> None:
+def test_seed_timeline_is_dated_ordered_and_quotes_the_articles(seed_engine: Engine[Index]) -> None:
     answer = seed_engine.ask(AskRequest(question=SEED_TIMELINE))
     assert answer.mode == "timeline" and not answer.refused
     dates = [e.date for e in answer.events]
@@ -343,7 +343,7 @@ def test_seed_timeline_is_dated_ordered_and_quotes_the_articles(seed_engine: Eng
 
 
 @pytest.mark.slow
-def test_seed_timeline_of_nothing_indexed_is_refused(seed_engine: Engine) -> None:
+def test_seed_timeline_of_nothing_indexed_is_refused(seed_engine: Engine[Index]) -> None:
     answer = seed_engine.ask(AskRequest(question="Timeline of the zebra migration in Kenya"))
     assert answer.mode == "timeline" and answer.refused and answer.answer == REFUSAL
 

@@ -162,7 +162,7 @@ QUESTION = "How many US troops are in Niger?"
 TOP_K = 5
 
 
-def _n_of(engine: Engine, text: str) -> int:
+def _n_of(engine: Engine[Index], text: str) -> int:
     """The draft number ([n], 1-based) of the retrieved passage containing `text`."""
     passages = engine.retrieve(QUESTION, TOP_K)
     return next(i for i, p in enumerate(passages, start=1) if text in p.text)

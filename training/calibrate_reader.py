@@ -31,6 +31,7 @@ from qa.answer.reader.span import Span
 from qa.config import get_settings
 from qa.evaluation.gold import GoldItem, load_gold
 from qa.evaluation.metrics import is_correct
+from qa.ingest.index import Index
 from qa.types import Passage
 
 log = logging.getLogger("training.calibrate_reader")
@@ -91,7 +92,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     settings = get_settings().model_copy(update={"index_dir": args.index_dir})
-    engine = Engine.open(settings)
+    engine = Engine.open(settings, Index)
     items = [i for i in load_gold(args.gold) if i.kind == "answer"]
     rows = read_all(engine, items)
     by_weight = {}

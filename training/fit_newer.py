@@ -29,6 +29,7 @@ from qa.config import get_settings
 from qa.evaluation.changing import score_changing, summarize_changing
 from qa.evaluation.gold import GoldItem, load_gold
 from qa.evaluation.metrics import Outcome, score
+from qa.ingest.index import Index
 from qa.schema import Answer, AskRequest, NewerReport
 from qa.types import Passage
 
@@ -105,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = get_settings().model_copy(
         update={"corpus_dir": args.corpus, "index_dir": args.index_dir}
     )
-    engine = Engine.open(settings)
+    engine = Engine.open(settings, Index)
     old = engine.newer
     traced = Traced(old.retriever, old.reader, old.verifier, old.threshold, as_well=0.0)
     engine.newer = traced

@@ -32,6 +32,7 @@ from qa.answer.reader.model import MODEL_PATH, ReaderModel, load_model
 from qa.answer.reader.reader import LearnedReader
 from qa.config import Settings
 from qa.evaluation.realtimeqa import question_ids
+from qa.ingest.index import Index
 from qa.search.embedding import make_embedder
 from training import news
 from training.learned_reader import (
@@ -91,7 +92,7 @@ def news_examples(folder: Path, items: list[dict]) -> list[Example]:
             "embedding_backend": "openvino",
         }
     )
-    engine = Engine.open(settings)
+    engine = Engine.open(settings, Index)
     try:
         return news.examples(items, lambda q, asked: engine.retrieve(q, None, None, asked))
     finally:

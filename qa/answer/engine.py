@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
+from typing import Generic, TypeVar
 
 from qa.answer.citations import CitationBuilder
 from qa.answer.generators.base import Generator
@@ -18,16 +19,16 @@ from qa.answer.timeline import Timeline, detect, line
 from qa.answer.verify import Verifier
 from qa.config import BACKENDS, Settings
 from qa.errors import InputError
-from qa.ingest.headers import lead
-from qa.ingest.index import Index
 from qa.schema import REFUSAL, Answer, AskRequest, Turn
 from qa.search.dates import DateFilter, parse_question_dates
 from qa.search.embedding import CachedEmbedder, Embedder, make_embedder
+from qa.search.index import SearchIndex
 from qa.search.retrieval import Mode, Retriever
-from qa.text import TRAILING_MARKERS, sentence_spans, split_cited, strip_markers
+from qa.text import TRAILING_MARKERS, lead, sentence_spans, split_cited, strip_markers
 from qa.types import Draft, Passage
 
 Factory = Callable[[Settings, str], Generator]
+IndexT = TypeVar("IndexT", bound=SearchIndex)  # the service's is the writable ingest Index
 
 
 def make_chat_generator(settings: Settings, backend: str) -> Generator:
@@ -37,14 +38,14 @@ def make_chat_generator(settings: Settings, backend: str) -> Generator:
     return make(settings, backend)
 
 
-class Engine:
+class Engine(Generic[IndexT]):
     """The pipeline over one index. Answer backends are generators held by name: the
     extractive one always, chat ones created on first use by their factory."""
 
     def __init__(
         self,
         settings: Settings,
-        index: Index,
+        index: IndexT,
         embedder: Embedder,
         generators: Mapping[str, Generator] | None = None,
     ) -> None:
@@ -81,9 +82,13 @@ class Engine:
         self.today: Callable[[], date] = date.today  # the default as_of; tests set their own
 
     @classmethod
-    def open(cls, settings: Settings) -> Engine:
+    def open(
+        cls, settings: Settings, index: Callable[[Settings, Embedder], IndexT]
+    ) -> Engine[IndexT]:
+        """The engine over the index that `index` opens: the caller chooses it (the service and
+        the CLI pass `qa.ingest.index.Index`, which also writes)."""
         embedder = make_embedder(settings)
-        return cls(settings, Index(settings, embedder), embedder)
+        return cls(settings, index(settings, embedder), embedder)
 
     def generator(self, backend: str) -> Generator:
         """The backend by name, created on first use."""

@@ -30,6 +30,7 @@ from qa.api.routes.service import STATIC
 from qa.config import Settings
 from qa.errors import QAError
 from qa.ingest import feeds
+from qa.ingest.index import Index
 from qa.ingest.index_files import require_index
 from qa.ingest.report import describe
 
@@ -89,17 +90,17 @@ async def _poll_feeds(app: FastAPI, seconds: float) -> None:
         await anyio.sleep(seconds)
 
 
-def _open(settings: Settings, ingest: bool) -> Engine:
+def _open(settings: Settings, ingest: bool) -> Engine[Index]:
     """The engine over the index; refuses a missing index unless told to build it."""
     if not ingest:
         require_index(settings)  # before Engine.open, which would create an empty one
-    engine = Engine.open(settings)
+    engine = Engine.open(settings, Index)
     if ingest:
         log.info("ingest: %s", describe(engine.index.ingest()))
     return engine
 
 
-def _warm_up(engine: Engine) -> None:
+def _warm_up(engine: Engine[Index]) -> None:
     """Everything the first answer would load, loaded now: /readyz means warm."""
     started = time.perf_counter()
     try:
@@ -122,7 +123,7 @@ def _suggest(made: suggestions.Suggestions) -> None:
 
 def create_app(
     settings: Settings,
-    engine: Engine | None = None,
+    engine: Engine[Index] | None = None,
     *,
     ingest: bool = False,
     warm: bool | None = None,

@@ -15,13 +15,14 @@ from starlette.exceptions import HTTPException
 from qa.answer.engine import Engine
 from qa.config import Settings
 from qa.errors import BusyError
+from qa.ingest.index import Index
 from qa.schema import Answer, AskRequest
 
 T = TypeVar("T")
 
 
-def get_engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
+def get_engine(request: Request) -> Engine[Index]:
+    engine: Engine[Index] = request.app.state.engine
     return engine
 
 
@@ -53,7 +54,7 @@ def write_access(request: Request) -> None:
     _check_key(request, write=True)
 
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
+EngineDep = Annotated[Engine[Index], Depends(get_engine)]
 ReadAccess = [Depends(read_access)]
 WriteAccess = [Depends(write_access)]
 
@@ -83,7 +84,7 @@ async def write_off_loop(request: Request, fn: Callable[[], T]) -> T:
 
 
 async def stream_off_loop(
-    request: Request, engine: Engine, ask: AskRequest
+    request: Request, engine: Engine[Index], ask: AskRequest
 ) -> AsyncIterator[tuple[str, object]]:
     """The engine's (kind, value) stream, each step run in a thread, holding one answer slot."""
     async with request.app.state.answer_slots:

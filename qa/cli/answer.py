@@ -62,9 +62,10 @@ def ask(
     settings = get_settings()
     index_or_fail(settings)
     from qa.answer.engine import Engine
+    from qa.ingest.index import Index
 
     try:
-        answer = Engine.open(settings).ask(request)
+        answer = Engine.open(settings, Index).ask(request)
     except QAError as exc:
         fail(exc)
         return

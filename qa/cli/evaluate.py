@@ -128,8 +128,9 @@ def _open_engine(corpus: Path | None, index_dir: Path | None, ingest: bool) -> A
     if not ingest:  # --ingest (the default) builds the index when there is none
         index_or_fail(settings)
     from qa.answer.engine import Engine
+    from qa.ingest.index import Index
 
-    engine = Engine.open(settings)
+    engine = Engine.open(settings, Index)
     if ingest:
         done = engine.index.ingest()
         if done.changed:

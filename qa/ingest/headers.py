@@ -226,14 +226,3 @@ def json_ld_fields(data: str) -> dict[str, Any]:
                 return {k: item[k] for k in _LD_KEYS if k in item}
             todo.extend(v for v in item.values() if isinstance(v, list | dict))
     return {}
-
-
-def lead(text: str, limit: int = 140) -> str:
-    """The first sentence of `text`, cut at a word near `limit` characters: a label for it."""
-    first = text.strip().split("\n", 1)[0]
-    match = re.search(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])", first)
-    sentence = first[: match.start()] if match else first
-    if len(sentence) <= limit:
-        return sentence
-    cut = sentence[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + "…"

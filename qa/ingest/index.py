@@ -27,6 +27,7 @@ from qa.ingest.report import IngestReport
 from qa.ingest.uploads import check_uploads
 from qa.search.catalog import ArticleRow, Catalog, make_engine
 from qa.search.embedding import Embedder
+from qa.search.index import SearchIndex
 from qa.search.lexical import LexicalIndex
 from qa.search.segments import SegmentBuilder
 from qa.search.store import ChunkStore, open_client
@@ -63,20 +64,13 @@ def _check_name(source: str) -> None:
         )
 
 
-class Index:
-    """One self-contained index: vectors, records, article catalog and BM25 state."""
+class Index(SearchIndex):
+    """One self-contained index with its write side: ingest, uploads, deletes, rebuilds, under
+    the ingest lock, and the record manager that decides which chunks to embed."""
 
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
-        self.settings = settings
-        self.embedder = embedder
-        settings.index_dir.mkdir(parents=True, exist_ok=True)
-        self.store = ChunkStore(settings, embedder)
-        engine = make_engine(settings.db_url)
-        self.catalog = Catalog(engine)
-        self._engine = engine
+        super().__init__(settings, embedder)
         self.lock = FileLock(str(settings.index_dir / ".ingest.lock"))
-        self.bm25_dir = settings.index_dir / "bm25"
-        self._lexical: LexicalIndex | None = None
 
     @cached_property
     def records(self) -> SQLRecordManager:
@@ -95,25 +89,9 @@ class Index:
         """The corpus folder and the feeds folder, read as one corpus."""
         return Folders(self.settings.corpus_dir, self.settings.feeds_folder)
 
-    def lexical(self) -> LexicalIndex:
-        """The current BM25 index, reloaded when an ingest (here or in a replica) replaced it."""
-        version = self.catalog.get_state("bm25_version")
-        if self._lexical is None or self._lexical.version != (version or ""):
-            loaded = LexicalIndex.load(self.bm25_dir, version, reuse=self._lexical)
-            if version and not loaded.version:  # the catalog names a manifest that is not there
-                loaded = self._missing_manifest(version) or loaded
-            self._lexical = loaded
-        return self._lexical
-
-    def _missing_manifest(self, version: str) -> LexicalIndex | None:
-        """An ingest elsewhere published and pruned while we read (take its newer version), or
-        an index written before segments existed (one bm25s folder per version): rebuilt from
-        the stored chunks once, under the ingest lock, instead of serving without BM25."""
-        newer = self.catalog.get_state("bm25_version")
-        if newer and newer != version:
-            return LexicalIndex.load(self.bm25_dir, newer, reuse=self._lexical)
-        if not (self.bm25_dir / version).is_dir():
-            return None
+    def _upgrade(self, version: str) -> LexicalIndex | None:
+        """BM25 written before segments existed: rebuilt from the stored chunks once, under the
+        ingest lock (an ingest that holds it rebuilds it anyway)."""
         log.warning("BM25 at %s is in an older format: rebuilding it once", self.bm25_dir)
         try:
             with self._locked(self.settings.write_wait_s):

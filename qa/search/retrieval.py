@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import numpy as np
 
 from qa.config import Settings
-from qa.ingest.index import Index
 from qa.injection import flag_spans
 from qa.search.dates import DateFilter
 from qa.search.embedding import Embedder
+from qa.search.index import SearchIndex
 from qa.types import Passage, StoredChunk
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ class Retriever:
 
     def __init__(
         self,
-        index: Index,
+        index: SearchIndex,
         embedder: Embedder,
         candidates: int = 40,
         rrf_k: int = 60,
@@ -112,7 +112,11 @@ class Retriever:
 
     @classmethod
     def from_settings(
-        cls, index: Index, embedder: Embedder, settings: Settings, per_source: int | None = None
+        cls,
+        index: SearchIndex,
+        embedder: Embedder,
+        settings: Settings,
+        per_source: int | None = None,
     ) -> Retriever:
         """The retriever as `settings` tune it (`per_source`: QA_MAX_CHUNKS_PER_SOURCE)."""
         stage = settings.retrieval

@@ -11,8 +11,8 @@ from qa.answer.suggestions import Suggestions as SuggestionList
 from qa.api.deps import EngineDep, ReadAccess, WriteAccess, write_off_loop
 from qa.api.models import DocumentInfo, DocumentPage, DocumentText, IngestSummary, Suggestions
 from qa.errors import InputError
-from qa.ingest.headers import lead
 from qa.ingest.report import describe
+from qa.text import lead
 
 router = APIRouter()
 

@@ -15,6 +15,7 @@ from qa.api.errors import error_response
 from qa.api.middleware import PAGE_HEADERS
 from qa.api.models import ErrorBody, Ready
 from qa.api.prometheus import Metrics
+from qa.ingest.index import Index
 
 STATIC = Path(__file__).resolve().parent.parent.parent / "static"
 RESCAN_FAILURES = 3  # consecutive failed rescans after which /readyz answers 503
@@ -36,7 +37,7 @@ async def healthz() -> dict[str, str]:
 )
 async def readyz(request: Request) -> Response:
     """The index and the models are loaded and the index answers."""
-    engine: Engine | None = getattr(request.app.state, "engine", None)
+    engine: Engine[Index] | None = getattr(request.app.state, "engine", None)
     if engine is None:
         return error_response(503, "not_ready", "the engine is still loading; retry shortly")
     failures, last = request.app.state.rescan_failures, request.app.state.rescan_error
