@@ -11,7 +11,7 @@ import argparse
 import random
 import time
 
-from qa.ingest.corpus import clean_text
+from qa.ingest.cleaning import clean_text
 
 WORDS = [f"w{i}" for i in range(5000)]
 

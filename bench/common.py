@@ -178,7 +178,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 def our_chunk_count(record: dict[str, Any]) -> tuple[str, int]:
     """(content hash, number of chunks) our pipeline makes of one record (cl100k budget)."""
     from qa.ingest.chunking import chunk_article
-    from qa.ingest.corpus import clean_text
+    from qa.ingest.cleaning import clean_text
     from qa.types import Article, parse_date
 
     article = Article(record["id"], clean_text(record["text"]), parse_date(record.get("date")))

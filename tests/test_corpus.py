@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.ingest.corpus import ReadResult, clean_text, corpus_files, read_bytes, read_paths
+from qa.ingest.cleaning import clean_text
+from qa.ingest.corpus import ReadResult, corpus_files, read_bytes, read_paths
 from qa.types import Article
 from tests.conftest import SEEDS
 

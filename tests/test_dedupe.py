@@ -3,7 +3,7 @@ that differ only in their numbers became 2 chunks)."""
 
 from __future__ import annotations
 
-from qa.ingest import corpus
+from qa.ingest import cleaning
 from qa.ingest.dedupe import NearIndex, dedupe
 
 
@@ -20,7 +20,7 @@ def _results_table(rows: int) -> list[str]:
 def test_a_200_row_results_table_keeps_every_row() -> None:
     rows = _results_table(200)
     assert dedupe(rows) == rows
-    assert corpus.clean_text("\n\n".join(rows)) == "\n\n".join(rows)
+    assert cleaning.clean_text("\n\n".join(rows)) == "\n\n".join(rows)
 
 
 def test_paragraphs_differing_only_in_numbers_are_all_kept() -> None:

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from qa.answer.engine import Engine
 from qa.api import create_app
 from qa.errors import InputError, NotFoundError
-from qa.ingest import corpus
+from qa.ingest import cleaning
 from qa.ingest.corpus import read_bytes
 from qa.ingest.dedupe import _BANDS, _BUCKET_CAP, NearIndex, dedupe
 from qa.ingest.index import Index
@@ -322,18 +322,18 @@ def test_cleaning_does_linear_work_in_the_number_of_paragraphs() -> None:
         work[n] = near.comparisons
     assert work[4000] <= 4000 * _BANDS * _BUCKET_CAP, work
     assert work[4000] / max(work[1000], 1) < 5, work  # all pairs: about 16
-    assert corpus.clean_text(_paragraphs(4000)).count("\n\n") == 3999
+    assert cleaning.clean_text(_paragraphs(4000)).count("\n\n") == 3999
 
 
 def test_cleaning_still_drops_exact_and_near_duplicates() -> None:
     para = "The Port Quillan lighthouse reopened on Saturday after two years of repairs."
     near = "The Port Quillan lighthouse reopened on Saturday after two long years of repairs."
     other = "The fish market moved to the north quay on Sunday morning."
-    assert corpus.clean_text("\n\n".join([para, other, para, near])) == f"{para}\n\n{other}"
+    assert cleaning.clean_text("\n\n".join([para, other, para, near])) == f"{para}\n\n{other}"
 
 
 def test_article_over_the_size_cap_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(corpus, "MAX_ARTICLE_CHARS", 2000)
+    monkeypatch.setattr(cleaning, "MAX_ARTICLE_CHARS", 2000)
     result = read_bytes("big.txt", _paragraphs(100).encode())
     assert result.articles == []
     assert "limit per article" in result.problems[0].message

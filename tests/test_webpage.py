@@ -128,7 +128,8 @@ def test_a_deeply_nested_page_keeps_its_text(depth: int) -> None:
 
 
 def test_a_cookie_consent_paragraph_never_reaches_the_article() -> None:
-    from qa.ingest.corpus import clean_text, read_bytes
+    from qa.ingest.cleaning import clean_text
+    from qa.ingest.corpus import read_bytes
 
     nav = "".join(f"<li><a href='/s{i}'>Section {i}</a></li>" for i in range(300))
     consent = (

@@ -45,7 +45,7 @@ from qa.answer.reader import span
 from qa.answer.reader.neural import QUOTES, asks
 from qa.evaluation.realtimeqa import load as load_realtimeqa
 from qa.ingest.chunking import chunk_article
-from qa.ingest.corpus import clean_text
+from qa.ingest.cleaning import clean_text
 from qa.search.lexical import tokenize
 from qa.text import sentence_spans
 from qa.types import Article, parse_date

@@ -18,7 +18,7 @@ from typing import Any
 
 from qa.errors import InputError
 from qa.evaluation.metrics import contains
-from qa.ingest.corpus import clean_text
+from qa.ingest.cleaning import clean_text
 from qa.types import Article, parse_date
 
 DUMP = "rtqa.jsonl"

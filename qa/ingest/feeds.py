@@ -31,7 +31,7 @@ import feedparser
 
 from qa.config import Settings
 from qa.errors import FeedError, FetchRefused
-from qa.ingest.corpus import Problem
+from qa.ingest.cleaning import Problem
 from qa.ingest.fetch import Fetcher
 from qa.ingest.headers import Header, to_date
 from qa.ingest.webpage import parse_html

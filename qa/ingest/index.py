@@ -21,7 +21,8 @@ from filelock import AcquireReturnProxy, FileLock, Timeout
 from qa.config import Settings
 from qa.errors import BusyError, InputError, NotFoundError
 from qa.ingest.chunking import chunk_article
-from qa.ingest.corpus import DUMP_TYPES, Folders, expand_paths, has_control, read_paths
+from qa.ingest.cleaning import has_control
+from qa.ingest.corpus import DUMP_TYPES, Folders, expand_paths, read_paths
 from qa.ingest.index_files import MODEL_KEY, Stats, folder_bytes
 from qa.ingest.report import IngestReport
 from qa.ingest.uploads import check_uploads

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from qa.ingest.corpus import Problem
+from qa.ingest.cleaning import Problem
 from qa.ingest.index_files import Stats
 
 __all__ = ["IngestReport", "Stats", "describe"]
