@@ -1,4 +1,4 @@
-"""qa/ingest/feeds.py and qa/ingest/fetch.py against a real HTTP server on loopback: a feed with
+"""qa/ingest/feeds/ and qa/ingest/fetch.py against a real HTTP server on loopback: a feed with
 ETags and the pages it links to; entries indexed once, new ones picked up, broken ones reported."""
 
 from __future__ import annotations
@@ -467,6 +467,7 @@ def test_healthz_answers_while_a_large_feed_is_parsed(
     from qa.answer.engine import Engine
     from qa.api import create_app
     from qa.ingest import feeds
+    from qa.ingest.feeds import poll as polling
 
     server, base = site
     server.pages["/feed.xml"] = (200, big_feed(base, 10_000))
@@ -480,7 +481,7 @@ def test_healthz_answers_while_a_large_feed_is_parsed(
         finally:
             parsed.set()
 
-    monkeypatch.setattr(feeds, "read_feed", read_feed)
+    monkeypatch.setattr(polling, "read_feed", read_feed)  # where poll() looks it up
     settings = settings_for(tmp_path, base, feed_seconds=3600)
     embedder = HashEmbedder()
     engine = Engine(settings, Index(settings, embedder), embedder)
