@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -10,11 +9,13 @@ from datetime import date
 from typing import Generic, TypeVar
 
 from qa.answer.citations import CitationBuilder
+from qa.answer.generators import Factory, make_chat_generator
 from qa.answer.generators.base import Generator
 from qa.answer.generators.extractive import ExtractiveGenerator
 from qa.answer.newer import AS_WELL, NewerReports
 from qa.answer.reader.neural import FallbackReader, NeuralReader
 from qa.answer.reader.reader import LearnedReader, Reader, to_draft
+from qa.answer.stream import draft_sentences, final, ms, refusal, verified
 from qa.answer.timeline import Timeline, detect, line
 from qa.answer.verify import Verifier
 from qa.config import BACKENDS, Settings
@@ -24,18 +25,10 @@ from qa.search.dates import DateFilter, parse_question_dates
 from qa.search.embedding import CachedEmbedder, Embedder, make_embedder
 from qa.search.index import SearchIndex
 from qa.search.retrieval import Mode, Retriever
-from qa.text import TRAILING_MARKERS, lead, sentence_spans, split_cited, strip_markers
+from qa.text import lead, split_cited
 from qa.types import Draft, Passage
 
-Factory = Callable[[Settings, str], Generator]
 IndexT = TypeVar("IndexT", bound=SearchIndex)  # the service's is the writable ingest Index
-
-
-def make_chat_generator(settings: Settings, backend: str) -> Generator:
-    """A chat backend; LangChain's and OpenAI's clients are imported on its first use only."""
-    from qa.answer.generators.chat import make_chat_generator as make
-
-    return make(settings, backend)
 
 
 class Engine(Generic[IndexT]):
@@ -160,13 +153,13 @@ class Engine(Generic[IndexT]):
         passages = self.retrieve(
             question, request.top_k, request.date_from, request.date_to, as_of=request.as_of
         )
-        timings["retrieve"] = _ms(started)
+        timings["retrieve"] = ms(started)
         started = time.perf_counter()
         as_of = request.as_of or self.today()  # the moment asked about: the recency prior's
         if request.date_to:
             as_of = min(as_of, request.date_to)
         reading = self.reader.read(question, passages, as_of) if passages else None
-        timings["evidence"] = _ms(started)
+        timings["evidence"] = ms(started)
         threshold = self.settings.refusal_threshold
         if threshold is None:
             threshold = self.reader.threshold
@@ -175,13 +168,7 @@ class Engine(Generic[IndexT]):
         return question, passages, to_draft(reading, passages)
 
     def ask(self, request: AskRequest) -> Answer:
-        answer = None
-        for kind, value in self.stream(request):
-            if kind == "final":
-                assert isinstance(value, Answer)
-                answer = value
-        assert answer is not None
-        return answer
+        return final(self.stream(request))
 
     def stream(self, request: AskRequest) -> Iterator[tuple[str, object]]:
         """("token", text) as sentences pass verification, each preceded by ("citation",
@@ -203,7 +190,7 @@ class Engine(Generic[IndexT]):
         question = answer.question or request.question
         dates = self._dates(question, request.date_from, request.date_to, moment)
         newer = self.newer.find(question, answer, dates)
-        timings = {**answer.timings_ms, "newer": _ms(started)}
+        timings = {**answer.timings_ms, "newer": ms(started)}
         timings["total"] = round(timings.get("total", 0.0) + timings["newer"], 2)
         return answer.model_copy(update={"newer": newer, "timings_ms": timings})
 
@@ -218,7 +205,7 @@ class Engine(Generic[IndexT]):
         question, passages, fallback = self._prepare(request, generator, timings)
         if fallback is None:
             yield "token", REFUSAL
-            yield "final", _refusal(backend, question, timings, begun)
+            yield "final", refusal(backend, question, timings, begun)
             return
         floor = self.settings.relevance_floor
         builder = CitationBuilder(
@@ -228,9 +215,9 @@ class Engine(Generic[IndexT]):
         if generator is self.extractive:  # its draft is the one the gate already read
             sentences: Iterator[str] = iter(split_cited(fallback.text))
         else:
-            sentences = self._sentences(generator, question, passages)
-        yield from self._verified(builder, sentences, True, fallback)
-        timings["generate"] = _ms(started) - builder.verify_ms
+            sentences = draft_sentences(generator, question, passages)
+        yield from verified(builder, sentences, True, fallback)
+        timings["generate"] = ms(started) - builder.verify_ms
         timings["verify"] = builder.verify_ms
         fell_back = not builder.sentences and generator is not self.extractive
         if fell_back:
@@ -238,12 +225,12 @@ class Engine(Generic[IndexT]):
             dropped = builder.dropped
             builder = CitationBuilder(passages, self.verifier, fallback)
             builder.dropped = dropped
-            yield from self._verified(builder, iter(split_cited(fallback.text)), True, fallback)
+            yield from verified(builder, iter(split_cited(fallback.text)), True, fallback)
         if not builder.sentences:
             yield "token", REFUSAL
-            yield "final", _refusal(backend, question, timings, begun, builder.dropped)
+            yield "final", refusal(backend, question, timings, begun, builder.dropped)
             return
-        timings["total"] = _ms(begun)
+        timings["total"] = ms(begun)
         yield (
             "final",
             Answer(
@@ -269,19 +256,19 @@ class Engine(Generic[IndexT]):
         dates = self._dates(question, request.date_from, request.date_to, request.as_of)
         top_k = request.top_k or self.settings.timeline.passages
         passages = self.timeline.passages(question, dates, top_k)
-        timings["retrieve"] = _ms(started)
+        timings["retrieve"] = ms(started)
         started = time.perf_counter()
         builder, events = self.timeline.build(question, passages) if passages else (None, [])
-        timings["evidence"] = _ms(started)
+        timings["evidence"] = ms(started)
         if builder is None or not events:
             yield "token", REFUSAL
             dropped = builder.dropped if builder else 0
-            refusal = _refusal(self.extractive.name, question, timings, begun, dropped)
-            yield "final", refusal.model_copy(update={"mode": "timeline"})
+            refused = refusal(self.extractive.name, question, timings, begun, dropped)
+            yield "final", refused.model_copy(update={"mode": "timeline"})
             return
         for event in events:
             yield "timeline", event
-        timings["total"] = _ms(begun)
+        timings["total"] = ms(begun)
         yield (
             "final",
             Answer(
@@ -297,45 +284,6 @@ class Engine(Generic[IndexT]):
             ),
         )
 
-    @staticmethod
-    def _verified(
-        builder: CitationBuilder, sentences: Iterator[str], first: bool, draft: Draft
-    ) -> Iterator[tuple[str, object]]:
-        """("token", sentence) for each sentence that passes verification, preceded by
-        ("citation", Citation) for the citations it is the first to use and once by ("short",
-        ShortAnswer) as soon as a verified citation holds the short answer."""
-        for sentence in sentences:
-            checked = time.perf_counter()
-            known = len(builder.citations)
-            kept = builder.add(sentence)
-            builder.verify_ms += _ms(checked)
-            if kept:
-                for citation in builder.citations[known:]:
-                    yield "citation", citation
-                if not builder.short_sent and (short := builder.short_answer(draft)):
-                    builder.short_sent = True
-                    yield "short", short
-                yield "token", kept if first else " " + kept
-                first = False
-
-    @staticmethod
-    def _sentences(
-        generator: Generator, question: str, passages: Sequence[Passage]
-    ) -> Iterator[str]:
-        """Complete sentences of a streamed draft (with their trailing [n] markers), each as
-        soon as the next sentence has begun."""
-        buffer = ""
-        for delta in generator.stream(question, passages):
-            buffer += delta
-            while len(spans := sentence_spans(buffer)) >= 2:
-                marks = TRAILING_MARKERS.match(buffer, spans[0][1])
-                cut = marks.end() if marks else spans[0][1]
-                if not re.search(r"\w", strip_markers(buffer[cut:])):
-                    break  # the next sentence has not really started yet
-                yield buffer[:cut]
-                buffer = buffer[cut:]
-        yield from split_cited(buffer)
-
     # -- what the evaluation needs (qa.evaluation.runner.EvalEngine) --------------------------
 
     def supports(self, sentence: str, evidence: Sequence[str]) -> bool:
@@ -346,22 +294,3 @@ class Engine(Generic[IndexT]):
         """Chunk texts by id, from the store."""
         chunks = self.index.store.get(ids=list(dict.fromkeys(ids))) if ids else []
         return {c.chunk_id: c.text for c in chunks}
-
-
-def _ms(since: float) -> float:
-    return round((time.perf_counter() - since) * 1000, 2)
-
-
-def _refusal(
-    backend: str, question: str, timings: dict[str, float], begun: float, dropped: int = 0
-) -> Answer:
-    timings["total"] = _ms(begun)
-    return Answer(
-        answer=REFUSAL,
-        refused=True,
-        citations=[],
-        backend=backend,
-        timings_ms=timings,
-        dropped_sentences=dropped,
-        question=question,
-    )
