@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +24,7 @@ from qa.ingest.chunking import chunk_article
 from qa.ingest.cleaning import has_control
 from qa.ingest.corpus import DUMP_TYPES, Folders, expand_paths, read_paths
 from qa.ingest.index_files import MODEL_KEY, Stats, folder_bytes
+from qa.ingest.plan import groups, plan
 from qa.ingest.report import IngestReport
 from qa.ingest.uploads import check_uploads
 from qa.search.catalog import ArticleRow, Catalog, make_engine
@@ -39,22 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
-GROUP_CHUNKS = 256  # chunks per index() call: one embedding batch series, one cleanup scope
-
-
-def _same(article: Article, row: ArticleRow) -> bool:
-    return (row.content_hash, row.title, row.date, row.url, row.author) == (
-        article.content_hash,
-        article.title,
-        article.date,
-        article.url,
-        article.author,
-    )
-
-
-def _in_scope(source: str, scope: set[str] | None) -> bool:
-    """Whether this ingest read `source` (None: the whole corpus; FILE#ID: its dump FILE)."""
-    return scope is None or source in scope or source.split("#", 1)[0] in scope
 
 
 def _check_name(source: str) -> None:
@@ -167,27 +152,7 @@ class Index(SearchIndex):
         progress: Progress | None,
     ) -> None:
         rows = self.catalog.rows()
-        current = {a.source: a.content_hash for a in found}
-        owner: dict[str, str] = {}  # content hash -> source that keeps it
-        for source, row in sorted(rows.items()):
-            # an indexed text keeps its owner if its file is unchanged, or outside this ingest
-            unchanged = current.get(source) == row.content_hash
-            if unchanged or (source not in current and not _in_scope(source, scope)):
-                owner.setdefault(row.content_hash, source)
-        todo: list[Article] = []
-        for article in found:
-            keeper = owner.setdefault(article.content_hash, article.source)
-            if keeper != article.source:
-                report.duplicates.append((article.source, keeper))
-            elif article.source in rows and _same(article, rows[article.source]):
-                report.unchanged.append(article.source)
-            else:
-                (report.updated if article.source in rows else report.added).append(article.source)
-                todo.append(article)
-        kept = {a.source for a in found} - {d for d, _ in report.duplicates}
-        gone = sorted(s for s in rows if _in_scope(s, scope) and s not in kept)
-        report.deleted.extend(gone)
-
+        todo, gone = plan(found, rows, scope, report)
         if self.catalog.get_state(MODEL_KEY) != self.embedder.name:  # read by `qa stats`
             self.catalog.set_state(MODEL_KEY, self.embedder.name)
         dirty = self.catalog.get_state("dirty") == "1"
@@ -205,11 +170,28 @@ class Index(SearchIndex):
         replaced = [a.source for a in todo if a.source in rows]
         for start in range(0, len(replaced), 500):
             dropped.update(self.records.list_keys(group_ids=replaced[start : start + 500]))
+        self._embed(todo, grow, added, report, progress)
+        if grow:
+            self._grow_lexical(added, dropped)
+        else:
+            self._rebuild_lexical()
+        self.catalog.set_state("dirty", "0")
+
+    def _embed(
+        self,
+        todo: list[Article],
+        grow: bool,
+        added: SegmentBuilder,
+        report: IngestReport,
+        progress: Progress | None,
+    ) -> None:
+        """Chunk and embed `todo` in groups (LangChain's index() with incremental cleanup per
+        source), catalogued group by group; with `grow`, the new chunks join `added` (BM25)."""
         from langchain_core.documents import Document
         from langchain_core.indexing import index as lc_index
 
         done = 0
-        for group in self._groups(todo):
+        for group in groups(todo):
             docs: list[Document] = []
             counts: list[int] = []
             for article in group:
@@ -245,24 +227,6 @@ class Index(SearchIndex):
             done += len(group)
             if progress:
                 progress(done, len(todo))
-        if grow:
-            self._grow_lexical(added, dropped)
-        else:
-            self._rebuild_lexical()
-        self.catalog.set_state("dirty", "0")
-
-    @staticmethod
-    def _groups(articles: list[Article]) -> Iterable[list[Article]]:
-        group: list[Article] = []
-        size = 0
-        for article in articles:
-            group.append(article)
-            size += max(1, len(article.text) // 800)
-            if size >= GROUP_CHUNKS:
-                yield group
-                group, size = [], 0
-        if group:
-            yield group
 
     def _drop_source(self, source: str, dropped: set[str]) -> int:
         """Delete one article's chunks; their ids join `dropped` (BM25 tombstones)."""
