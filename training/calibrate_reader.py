@@ -29,8 +29,8 @@ from qa.answer.reader.neural import NeuralReader
 from qa.answer.reader.questions import sub_questions
 from qa.answer.reader.span import Span
 from qa.config import get_settings
+from qa.evaluation.answers import is_correct
 from qa.evaluation.gold import GoldItem, load_gold
-from qa.evaluation.metrics import is_correct
 from qa.ingest.index import Index
 from qa.types import Passage
 

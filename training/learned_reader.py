@@ -228,11 +228,11 @@ def save(model: ReaderModel, meta: dict[str, object], path: Path) -> None:
     path.with_suffix(".meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
 
 
-Reading = tuple[object | None, float, str | None]  # (chosen sentence, probability, short answer)
+ReadTuple = tuple[object | None, float, str | None]  # (chosen sentence, probability, short answer)
 
 
 def read_all(
-    read: Callable[[str, Sequence[object]], Reading], items: Sequence[Example]
+    read: Callable[[str, Sequence[object]], ReadTuple], items: Sequence[Example]
 ) -> dict[int, tuple[float, bool, str | None]]:
     """Run a reader over examples: per example (probability, sentence right, short answer)."""
     picks: dict[int, tuple[float, bool, str | None]] = {}
@@ -248,8 +248,8 @@ def read_all(
     return picks
 
 
-def learned_read(reader: object) -> Callable[[str, Sequence[object]], Reading]:
-    def read(question: str, passages: Sequence[object]) -> Reading:
+def learned_read(reader: object) -> Callable[[str, Sequence[object]], ReadTuple]:
+    def read(question: str, passages: Sequence[object]) -> ReadTuple:
         r = reader.read(question, passages)  # type: ignore[attr-defined]
         if not r.chosen:
             return None, 0.0, None
@@ -260,8 +260,8 @@ def learned_read(reader: object) -> Callable[[str, Sequence[object]], Reading]:
     return read
 
 
-def hand_read(generator: object) -> Callable[[str, Sequence[object]], Reading]:
-    def read(question: str, passages: Sequence[object]) -> Reading:
+def hand_read(generator: object) -> Callable[[str, Sequence[object]], ReadTuple]:
+    def read(question: str, passages: Sequence[object]) -> ReadTuple:
         return generator.best(question, passages), generator.evidence(question, passages), None  # type: ignore[attr-defined]
 
     return read

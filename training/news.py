@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from qa.answer.reader.features import candidates
-from qa.evaluation.metrics import contains
+from qa.evaluation.answers import contains
 from qa.types import Passage
 from training.squad import Example
 

@@ -251,7 +251,7 @@ def tensors(
 
 
 def _norm(text: str) -> str:
-    from qa.evaluation.metrics import normalize
+    from qa.evaluation.answers import normalize
 
     return normalize(text)
 

@@ -2,25 +2,19 @@
 `runner` (asks the engine), `report` (tables, Markdown, chart, thresholds), `realtimeqa`
 (the RealTime QA conversion). `qa eval` is in qa/cli/evaluate.py."""
 
+from qa.evaluation.answers import contains, is_correct, normalize, token_f1
 from qa.evaluation.gold import GoldItem, load_gold
 from qa.evaluation.metrics import (
     LOWER_IS_BETTER,
     Metric,
     Outcome,
-    contains,
-    in_range,
-    is_correct,
     latency,
     markers,
-    needed,
-    normalize,
-    reciprocal_rank,
     score,
-    source_hits,
     split_sentences,
     summarize,
-    token_f1,
 )
+from qa.evaluation.retrieval import in_range, needed, reciprocal_rank, source_hits
 from qa.evaluation.runner import (
     MODES,
     BackendReport,

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from qa.evaluation.answers import contains, normalize
 from qa.evaluation.gold import GoldItem
-from qa.evaluation.metrics import Metric, Outcome, contains, normalize, ratio, split_sentences
+from qa.evaluation.metrics import Metric, Outcome, ratio, split_sentences
 from qa.schema import Answer
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from qa.evaluation.answers import is_correct, normalize
 from qa.evaluation.gold import GoldItem
 from qa.evaluation.legacy_followup import condense_rules
-from qa.evaluation.metrics import Metric, Outcome, is_correct, normalize, ratio, split_sentences
+from qa.evaluation.metrics import Metric, Outcome, ratio, split_sentences
 from qa.schema import Answer, AskRequest
 
 

@@ -1,22 +1,28 @@
-"""Metrics: pure functions of an answer and its gold item (SQuAD normalization, citation and
-refusal counts), and their aggregation with counts beside every ratio."""
+"""Metrics: an answer scored against its gold item (the answer and retrieval metrics of
+answers.py and retrieval.py, citation and refusal counts), and their aggregation with counts
+beside every ratio."""
 
 from __future__ import annotations
 
-import re
-import string
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from datetime import date
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from qa.answer.reader.questions import expected_labels
+from qa.evaluation.answers import (
+    SHORT_GOLD_WORDS,
+    f1,
+    is_correct,
+    normalize,
+    split_sentences,
+    token_f1,
+)
 from qa.evaluation.gold import GoldItem
+from qa.evaluation.retrieval import in_range, needed, source_hits
 from qa.schema import Answer
-from qa.text import MARKER, markers, split_cited, strip_markers
+from qa.text import markers
 
 LOWER_IS_BETTER = {
     "false_refusal_rate",
@@ -30,86 +36,8 @@ LOWER_IS_BETTER = {
     "stale_answer_rate",
 }
 
-_PUNCT = set(string.punctuation) | set("‘’“”–—…«»")
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
-
-
-def normalize(text: str) -> str:
-    """SQuAD normalization: lowercase, no punctuation or articles, 1,100 -> 1100."""
-    text = MARKER.sub(" ", text.lower())
-    text = _THOUSANDS.sub("", text)
-    text = "".join(" " if ch in _PUNCT else ch for ch in text)
-    return " ".join(_ARTICLES.sub(" ", text).split())
-
-
-def contains(text: str, answer: str) -> bool:
-    """Whether the normalized answer occurs in the text as whole tokens ("10" is not in "100")."""
-    needle = normalize(answer)
-    return bool(needle) and f" {needle} " in f" {normalize(text)} "
-
-
-def is_correct(text: str, item: GoldItem) -> bool:
-    """Normalized containment of any gold answer (of every one when `all_answers`)."""
-    if not item.answers:
-        return False
-    found = [contains(text, a) for a in item.answers]
-    return all(found) if item.all_answers else any(found)
-
-
-def _f1(prediction: list[str], truth: list[str]) -> float:
-    common = sum((Counter(prediction) & Counter(truth)).values())
-    if not common:
-        return 0.0
-    precision, recall = common / len(prediction), common / len(truth)
-    return 2 * precision * recall / (precision + recall)
-
-
-def token_f1(text: str, item: GoldItem) -> float:
-    """SQuAD token F1, best over the answers (against all of them joined when `all_answers`)."""
-    prediction = normalize(text).split()
-    if not prediction or not item.answers:
-        return 0.0
-    if item.all_answers:
-        return _f1(prediction, normalize(" ".join(item.answers)).split())
-    return max(_f1(prediction, normalize(a).split()) for a in item.answers)
-
 
 # ---------------------------------------------------------------- source metrics
-
-
-def needed(item: GoldItem) -> int:
-    """Gold sources an answer must cite: all for `all_answers`, else any one (each suffices)."""
-    if not item.sources:
-        return 0
-    return len(set(item.sources)) if item.all_answers else 1
-
-
-def source_hits(found: Iterable[str], item: GoldItem) -> int:
-    """Gold sources among `found`, capped as in `needed`."""
-    hits = len(set(found) & set(item.sources))
-    return hits if item.all_answers else min(hits, 1)
-
-
-def reciprocal_rank(ranked: Sequence[str], item: GoldItem) -> float:
-    """1/rank of the first passage from a gold source; 0 when none was retrieved."""
-    gold = set(item.sources)
-    return next((1.0 / (r + 1) for r, source in enumerate(ranked) if source in gold), 0.0)
-
-
-def in_range(day: date | None, item: GoldItem) -> bool:
-    """Whether an article date fits the item's explicit range (undated never fits a range)."""
-    if not (item.date_from or item.date_to):
-        return True
-    if day is None:
-        return False
-    return (item.date_from or date.min) <= day <= (item.date_to or date.max)
-
-
-def split_sentences(answer: str) -> list[str]:
-    """Answer sentences with their markers; a piece that is only markers or punctuation is not
-    a sentence."""
-    return [s for s in split_cited(answer) if strip_markers(s).strip(" .;:,")]
 
 
 __all__ = ["markers", "split_sentences"]
@@ -179,13 +107,13 @@ class Outcome(BaseModel):
         return not self.correct if self.answerable else not self.refused
 
 
-Support = Callable[[str, Sequence[str]], bool]
+SupportCheck = Callable[[str, Sequence[str]], bool]  # the engine's yes/no (not verify.Support)
 
 
 def score(
     item: GoldItem,
     answer: Answer,
-    support: Support,
+    support: SupportCheck,
     chunk_texts: dict[str, str],
     wall_ms: float = 0.0,
 ) -> Outcome:
@@ -246,10 +174,7 @@ def short_f1(outcome: Outcome) -> float:
     if outcome.refused or not outcome.short_answer:
         return 0.0
     guess = normalize(outcome.short_answer).split()
-    return max((_f1(guess, normalize(a).split()) for a in outcome.expected), default=0.0)
-
-
-SHORT_GOLD_WORDS = 5  # gold answers this short are what a short answer should be
+    return max((f1(guess, normalize(a).split()) for a in outcome.expected), default=0.0)
 
 
 def wants_short(outcome: Outcome) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import InputError
-from qa.evaluation.metrics import contains
+from qa.evaluation.answers import contains
 from qa.ingest.cleaning import clean_text
 from qa.types import Article, parse_date
 

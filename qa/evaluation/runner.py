@@ -20,18 +20,8 @@ from qa.evaluation.followup import (
     summarize_followups,
 )
 from qa.evaluation.gold import GoldItem, load_gold
-from qa.evaluation.metrics import (
-    Metric,
-    Outcome,
-    Support,
-    latency,
-    needed,
-    ratio,
-    reciprocal_rank,
-    score,
-    source_hits,
-    summarize,
-)
+from qa.evaluation.metrics import Metric, Outcome, SupportCheck, latency, ratio, score, summarize
+from qa.evaluation.retrieval import needed, reciprocal_rank, source_hits
 from qa.evaluation.timeline import score_timeline, summarize_timeline
 from qa.schema import Answer, AskRequest
 
@@ -150,7 +140,7 @@ def ask_one(
     item: GoldItem,
     backend: str,
     top_k: int | None,
-    support: Support,
+    support: SupportCheck,
     fetch: Callable[[list[str]], dict[str, str]],
 ) -> Outcome:
     """Ask one gold question; a backend failure is recorded as an error, not raised."""
@@ -196,7 +186,7 @@ def evaluate_backend(
     gold: Sequence[GoldItem],
     backend: str,
     top_k: int | None,
-    support: Support,
+    support: SupportCheck,
     fetch: Callable[[list[str]], dict[str, str]],
     progress: Callable[[int, int], None] | None = None,
 ) -> BackendReport:

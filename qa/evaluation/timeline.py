@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import combinations
 
+from qa.evaluation.answers import contains
 from qa.evaluation.gold import GoldItem
-from qa.evaluation.metrics import Metric, Outcome, contains, ratio
+from qa.evaluation.metrics import Metric, Outcome, ratio
 from qa.schema import Answer
 from qa.search.dates import order_key
 
