@@ -12,10 +12,10 @@ from qa.answer.citations import CitationBuilder
 from qa.answer.reader.entities import Entity
 from qa.answer.reader.reader import LearnedReader, to_draft
 from qa.answer.verify import Verifier
-from qa.config import NewerStage
 from qa.schema import Answer, Citation, NewerReport
 from qa.search.dates import DateFilter
 from qa.search.retrieval import Retriever
+from qa.stages import NewerStage
 from qa.text import content_words
 from qa.types import Passage
 

@@ -17,12 +17,13 @@ from qa.answer.citations import CitationBuilder
 from qa.answer.events import PosTagger, happened, spacy_pos, subject
 from qa.answer.reader.reader import LearnedReader
 from qa.answer.verify import Verifier
-from qa.config import Settings, TimelineStage
+from qa.config import Settings
 from qa.schema import TimelineEvent
 from qa.search.dates import MONTHS, DateFilter, order_key
 from qa.search.embedding import Embedder
 from qa.search.index import SearchIndex
 from qa.search.retrieval import Retriever
+from qa.stages import TimelineStage
 from qa.text import content_words, markers, strip_markers
 from qa.types import Draft, Passage
 

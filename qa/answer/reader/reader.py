@@ -21,8 +21,8 @@ from qa.answer.reader.questions import (
     sub_questions,
 )
 from qa.answer.reader.short_answer import pick
-from qa.config import LearnedReaderStage
 from qa.search.embedding import Embedder
+from qa.stages import LearnedReaderStage
 from qa.types import Draft, Passage
 
 _TYPE_ANYWHERE = FEATURES.index("type_anywhere")
