@@ -467,7 +467,7 @@ def test_healthz_answers_while_a_large_feed_is_parsed(
     from qa.answer.engine import Engine
     from qa.api import create_app
     from qa.ingest import feeds
-    from qa.ingest.feeds import poll as polling
+    from qa.ingest.feeds import polling
 
     server, base = site
     server.pages["/feed.xml"] = (200, big_feed(base, 10_000))

@@ -10,11 +10,11 @@ page run in worker threads within QA_FEED_PARSE_TIMEOUT_S, so the service stays 
 Nothing is fetched unless feeds are configured (QA_FEEDS) or a feed file is read, and never from
 a non-public address (qa/netguard.py).
 
-parse.py reads feed documents, state.py keeps feeds.json, poll.py fetches and writes.
+parse.py reads feed documents, state.py keeps feeds.json, polling.py fetches and writes.
 """
 
 from qa.ingest.feeds.parse import FEED_TYPES, Entry, parse_feed, read_feed, render
-from qa.ingest.feeds.poll import MAX_TRIES, poll, read_feed_file
+from qa.ingest.feeds.polling import MAX_TRIES, poll, read_feed_file
 from qa.ingest.feeds.state import (
     FOLDER,
     STATE_FILE,
