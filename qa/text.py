@@ -125,3 +125,11 @@ def lead(text: str, limit: int = 140) -> str:
         return sentence
     cut = sentence[:limit].rsplit(" ", 1)[0]
     return cut.rstrip(",;:") + "…"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def has_control(name: str) -> bool:
+    """Whether a name holds a NUL or another control character (never a file or record name)."""
+    return _CONTROL.search(name) is not None

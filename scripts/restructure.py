@@ -38,7 +38,7 @@ MOVES: dict[str, str] = {
     "indexing": "ingest.index",
     "ingest_report": "ingest.report",
     "consistency": "ingest.index_check",  # `qa verify`: checks the index against the corpus
-    "index_files": "ingest.index_files",
+    "index_files": "search.index_files",  # what an index folder holds: read side
     # search: vectors, Chroma, BM25, the catalog, hybrid retrieval, dates in questions
     "embedding": "search.embedding",
     "model_export": "search.model_export",

@@ -14,6 +14,7 @@ from qa.ingest.chunking import chunk_article
 from qa.ingest.corpus import read_paths
 from qa.ingest.index import Index
 from qa.ingest.report import describe
+from qa.ingest.reset import reset_index
 from tests.conftest import HashEmbedder, make_settings
 
 pytestmark = pytest.mark.slow
@@ -284,7 +285,7 @@ def test_another_embedding_model_is_refused_until_reset(built: Index, real_embed
     assert "all-MiniLM-L6-v2" in message and "hash-embedder" in message
     assert caught.value.status_code == 409
 
-    Index.reset(settings)
+    reset_index(settings)
     assert sorted(p.name for p in settings.corpus_dir.iterdir()) == SEEDS  # corpus untouched
     fake = HashEmbedder()
     index = Index(settings, fake)

@@ -18,6 +18,7 @@ import pytest
 from qa.config import Settings
 from qa.errors import IndexStateError
 from qa.ingest.index import Index
+from qa.ingest.reset import reset_index
 from qa.search.store import ChunkStore
 from tests.conftest import HashEmbedder, free_port, make_settings, running_process
 
@@ -150,7 +151,7 @@ class TestStoreContract:
 
     def test_reset_empties_everything(self, make: SettingsFactory) -> None:
         index, _ = _ingested(make)
-        Index.reset(index.settings)
+        reset_index(index.settings)
         fresh = HashEmbedder()
         reopened = Index(index.settings, fresh)
         assert (reopened.store.count(), reopened.catalog.count()) == (0, 0)
@@ -205,6 +206,7 @@ import os, sys, time
 from pathlib import Path
 from qa.answer.engine import Engine
 from qa.ingest.index import Index
+from qa.ingest.reset import reset_index
 from tests.conftest import HashEmbedder, make_settings
 settings = make_settings(Path({str(tmp_path)!r}))
 index = Index(settings, HashEmbedder())  # another process opens the index to answer

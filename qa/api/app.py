@@ -31,8 +31,8 @@ from qa.config import Settings
 from qa.errors import QAError
 from qa.ingest import feeds
 from qa.ingest.index import Index
-from qa.ingest.index_files import require_index
 from qa.ingest.report import describe
+from qa.search.index_files import require_index
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ def fail(exc: QAError) -> NoReturn:
 
 def index_or_fail(settings: Settings) -> None:
     """Exit 2, creating nothing, when `qa ingest` never built an index in the index folder."""
-    from qa.ingest.index_files import require_index
+    from qa.search.index_files import require_index
 
     try:
         require_index(settings)

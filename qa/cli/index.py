@@ -59,6 +59,7 @@ def ingest(
 
     from qa.ingest.index import Index
     from qa.ingest.report import describe
+    from qa.ingest.reset import reset_index
     from qa.search.embedding import make_embedder
 
     settings = settings_with(corpus_dir=corpus, index_dir=index_dir)
@@ -73,7 +74,7 @@ def ingest(
             paths = [p for p in paths if p.suffix.lower() not in FEED_TYPES] + [folder]
     try:
         if reset:
-            Index.reset(settings)
+            reset_index(settings)
         index = Index(settings, make_embedder(settings))
         if sys.stderr.isatty():
             with Progress(transient=True) as bar:
@@ -150,7 +151,7 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Articles, chunks, date range and size of the index."""
-    from qa.ingest.index_files import read_stats
+    from qa.search.index_files import read_stats
 
     settings = settings_with(index_dir=index_dir)
     index_or_fail(settings)

@@ -82,11 +82,3 @@ def acceptable(article: Article, problems: list[Problem]) -> bool:
         )
         return False
     return True
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def has_control(name: str) -> bool:
-    """Whether a name holds a NUL or another control character (never a file or record name)."""
-    return _CONTROL.search(name) is not None

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import CorpusError
-from qa.ingest.cleaning import Problem, acceptable, has_control, to_article
+from qa.ingest.cleaning import Problem, acceptable, to_article
 from qa.ingest.dumps import parse_dump
 from qa.ingest.headers import split_front_matter, split_header
 from qa.ingest.webpage import parse_html
+from qa.text import has_control
 from qa.types import Article
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,8 @@ import json
 import re
 from collections.abc import Iterator
 
-from qa.ingest.cleaning import Problem, acceptable, has_control, to_article
+from qa.ingest.cleaning import Problem, acceptable, to_article
+from qa.text import has_control
 from qa.types import Article, parse_date
 
 MAX_RECORD_CHARS = 2_000_000  # one .jsonl line (a .csv field: the csv module's 131,072)

@@ -1,8 +1,6 @@
-"""Idempotent ingest: corpus files -> chunks -> Chroma, with LangChain's record manager.
-
-Article-level bookkeeping (catalog) decides what to chunk at all; LangChain's `index()` with
-per-source incremental cleanup decides which chunks to embed, skip or delete.
-"""
+"""Idempotent ingest: corpus files -> chunks -> Chroma, with LangChain's record manager. The
+catalog decides what to chunk at all (plan.py); LangChain's `index()` with per-source
+incremental cleanup decides which chunks to embed, skip or delete."""
 
 from __future__ import annotations
 
@@ -21,18 +19,17 @@ from filelock import AcquireReturnProxy, FileLock, Timeout
 from qa.config import Settings
 from qa.errors import BusyError, InputError, NotFoundError
 from qa.ingest.chunking import chunk_article
-from qa.ingest.cleaning import has_control
 from qa.ingest.corpus import DUMP_TYPES, Folders, expand_paths, read_paths
-from qa.ingest.index_files import MODEL_KEY, Stats, folder_bytes
 from qa.ingest.plan import groups, plan
 from qa.ingest.report import IngestReport
+from qa.ingest.reset import reset_index
 from qa.ingest.uploads import check_uploads
-from qa.search.catalog import ArticleRow, Catalog, make_engine
 from qa.search.embedding import Embedder
-from qa.search.index import SearchIndex
+from qa.search.index import SearchIndex, check_name
+from qa.search.index_files import MODEL_KEY
 from qa.search.lexical import LexicalIndex
 from qa.search.segments import SegmentBuilder
-from qa.search.store import ChunkStore, open_client
+from qa.search.store import ChunkStore
 from qa.types import Article, StoredChunk
 
 if TYPE_CHECKING:
@@ -42,17 +39,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
 
-def _check_name(source: str) -> None:
-    if has_control(source):
-        raise InputError(
-            f"source name {source!r} holds a control character; no article is named so "
-            "(see GET /documents)"
-        )
-
-
 class Index(SearchIndex):
-    """One self-contained index with its write side: ingest, uploads, deletes, rebuilds, under
-    the ingest lock, and the record manager that decides which chunks to embed."""
+    """An index with its write side: ingest, uploads, deletes, rebuilds, under the ingest lock."""
 
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         super().__init__(settings, embedder)
@@ -67,8 +55,6 @@ class Index(SearchIndex):
         records = SQLRecordManager(f"chroma/{self.settings.collection}", engine=self._engine)
         records.create_schema()
         return records
-
-    # -- reading -----------------------------------------------------------------------------
 
     @property
     def folders(self) -> Folders:
@@ -87,27 +73,6 @@ class Index(SearchIndex):
             log.warning("BM25 upgrade waits for the ingest that holds the lock")
             return None
         return self._lexical
-
-    def article(self, source: str) -> tuple[ArticleRow, str]:
-        _check_name(source)
-        row = self.catalog.rows().get(source)
-        text = self.catalog.text(source)
-        if row is None or text is None:
-            raise NotFoundError(f"no indexed article named {source!r}; see GET /documents")
-        return row, text
-
-    def stats(self) -> Stats:
-        rows = self.catalog.rows().values()
-        dates = sorted(r.date for r in rows if r.date)
-        return Stats(
-            articles=len(rows),
-            chunks=self.store.count(),
-            undated=sum(1 for r in rows if r.date is None),
-            first_date=dates[0].isoformat() if dates else None,
-            last_date=dates[-1].isoformat() if dates else None,
-            index_bytes=folder_bytes(self.settings.index_dir),
-            embedding_model=self.embedder.name,
-        )
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -266,7 +231,7 @@ class Index(SearchIndex):
         """Remove one article (or every record of a dump file): its chunks, and its file.
 
         A corpus file that is not indexed (the same text as another article) is just removed."""
-        _check_name(source)
+        check_name(source)
         path = self.folders.file(source)
         rows = self.catalog.rows()
         dump = path is not None and path.suffix.lower() in DUMP_TYPES
@@ -326,26 +291,10 @@ class Index(SearchIndex):
         report.seconds = time.perf_counter() - started
         return report
 
-    @staticmethod
-    def reset(settings: Settings) -> None:
-        """Delete every derived thing of this index (the corpus files stay)."""
-        client = open_client(settings)
-        if any(c.name == settings.collection for c in client.list_collections()):
-            client.delete_collection(settings.collection)
-        engine = make_engine(settings.db_url)
-        Catalog(engine).clear()
-        from langchain_classic.indexes import SQLRecordManager
-
-        records = SQLRecordManager(f"chroma/{settings.collection}", engine=engine)
-        records.create_schema()
-        while keys := records.list_keys(limit=10_000):
-            records.delete_keys(keys)
-        shutil.rmtree(settings.index_dir / "bm25", ignore_errors=True)
-
     def rebuild(self, wait: float = 60.0) -> IngestReport:
         """Delete everything derived and ingest the corpus folder again, holding the lock."""
         with self._locked(wait):
-            Index.reset(self.settings)
+            reset_index(self.settings)
             self.store = ChunkStore(self.settings, self.embedder, self.store.client)
             self._lexical = None
             return self.ingest(wait=wait)  # the lock is re-entrant for the same Index

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qa.ingest.cleaning import Problem
-from qa.ingest.index_files import Stats
+from qa.search.index_files import Stats
 
 __all__ = ["IngestReport", "Stats", "describe"]
 

@@ -4,10 +4,21 @@ search reads. Writing (ingest, uploads, deletes) is `qa.ingest.index.Index`, whi
 from __future__ import annotations
 
 from qa.config import Settings
-from qa.search.catalog import Catalog, make_engine
+from qa.errors import InputError, NotFoundError
+from qa.search.catalog import ArticleRow, Catalog, make_engine
 from qa.search.embedding import Embedder
+from qa.search.index_files import Stats, folder_bytes
 from qa.search.lexical import LexicalIndex
 from qa.search.store import ChunkStore
+from qa.text import has_control
+
+
+def check_name(source: str) -> None:
+    if has_control(source):
+        raise InputError(
+            f"source name {source!r} holds a control character; no article is named so "
+            "(see GET /documents)"
+        )
 
 
 class SearchIndex:
@@ -23,6 +34,27 @@ class SearchIndex:
         self._engine = engine
         self.bm25_dir = settings.index_dir / "bm25"
         self._lexical: LexicalIndex | None = None
+
+    def article(self, source: str) -> tuple[ArticleRow, str]:
+        check_name(source)
+        row = self.catalog.rows().get(source)
+        text = self.catalog.text(source)
+        if row is None or text is None:
+            raise NotFoundError(f"no indexed article named {source!r}; see GET /documents")
+        return row, text
+
+    def stats(self) -> Stats:
+        rows = self.catalog.rows().values()
+        dates = sorted(r.date for r in rows if r.date)
+        return Stats(
+            articles=len(rows),
+            chunks=self.store.count(),
+            undated=sum(1 for r in rows if r.date is None),
+            first_date=dates[0].isoformat() if dates else None,
+            last_date=dates[-1].isoformat() if dates else None,
+            index_bytes=folder_bytes(self.settings.index_dir),
+            embedding_model=self.embedder.name,
+        )
 
     def lexical(self) -> LexicalIndex:
         """The current BM25 index, reloaded when an ingest (here or in a replica) replaced it."""
