@@ -34,6 +34,16 @@ from qa.search.embedding import Embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright's own download does not work here
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = ROOT / "test-results" / "browser"
 # Tests build many small indexes: they share one exported copy of the embedding model
 # (QA_MODEL_DIR) instead of exporting it into each index's models/ folder. Subprocesses inherit it.
 os.environ.setdefault("QA_MODEL_DIR", str(ROOT / ".cache" / "test-models"))
@@ -261,3 +271,19 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Itera
     index = Index(settings, real_embedder)
     index.ingest()
     yield index
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless Chromium for the page tests (tests/test_browser*.py)."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's Chromium is missing: apt-get update && apt-get install -y chromium")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()

@@ -24,26 +24,15 @@ from playwright.sync_api import (
     Route,
     ViewportSize,
     expect,
-    sync_playwright,
 )
 
 from qa.answer.engine import Engine
 from qa.api import create_app
 from qa.ingest.index import Index
-from tests.conftest import ROOT, make_settings, running
+from tests.conftest import SHOTS, make_settings, running
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = ROOT / "test-results" / "browser"
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 QUESTION = "Which general visited Mali to meet Wagner?"
@@ -89,19 +78,6 @@ def base_url(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterato
     index.ingest()
     with running(create_app(settings, Engine(settings, index, real_embedder))) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's Chromium is missing: apt-get update && apt-get install -y chromium")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser: Browser, base_url: str, viewport: ViewportSize, **options: Any) -> Page:

@@ -18,8 +18,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from qa.text import split_cited
-from tests.conftest import ROOT, SEEDS, free_port, running_process
-from tests.test_browser import ARGS, CHROMIUM, DESKTOP, LONG, PENDING, PHONE, SHOTS, answered
+from tests.conftest import ROOT, SEEDS, SHOTS, free_port, running_process
+from tests.test_browser import DESKTOP, LONG, PENDING, PHONE, answered
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -70,21 +70,6 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         patch.setenv("QA_INDEX_DIR", str(tmp / "index"))
         with running_process(command, tmp / "serve.log", ready, timeout=900):
             yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's Chromium is missing: apt-get update && apt-get install -y chromium")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 def new_page(browser: Browser, base_url: str, size: str) -> Page:
