@@ -18,7 +18,7 @@ from filelock import AcquireReturnProxy, FileLock, Timeout
 
 from qa.config import Settings
 from qa.errors import BusyError, InputError, NotFoundError
-from qa.ingest.chunking import chunk_article
+from qa.ingest.ahead import Lookup, chunked, embedded_ahead
 from qa.ingest.corpus import DUMP_TYPES, Folders, expand_paths, read_paths
 from qa.ingest.plan import groups, plan
 from qa.ingest.report import IngestReport
@@ -34,6 +34,7 @@ from qa.types import Article, StoredChunk
 
 if TYPE_CHECKING:
     from langchain_classic.indexes import SQLRecordManager
+    from langchain_core.documents import Document
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -151,31 +152,20 @@ class Index(SearchIndex):
         progress: Progress | None,
     ) -> None:
         """Chunk and embed `todo` in groups (LangChain's index() with incremental cleanup per
-        source), catalogued group by group; with `grow`, the new chunks join `added` (BM25)."""
-        from langchain_core.documents import Document
+        source), catalogued group by group; the next group embeds while one is written (ahead.py);
+        with `grow`, the new chunks join `added` (BM25)."""
         from langchain_core.indexing import index as lc_index
 
+        lookup = Lookup(self.embedder)
+        writer = self.store.vectors_using(lookup)
         done = 0
-        for group in groups(todo):
-            docs: list[Document] = []
-            counts: list[int] = []
-            for article in group:
-                chunks = chunk_article(
-                    article,
-                    self.settings.chunk_tokens,
-                    self.settings.chunk_overlap,
-                    self.embedder.max_tokens,
-                    self.embedder.count_tokens,
-                )
-                counts.append(len(chunks))
-                docs.extend(
-                    Document(page_content=c.text, metadata=c.metadata(), id=c.chunk_id)
-                    for c in chunks
-                )
+        prepared = (chunked(group, self.settings, self.embedder) for group in groups(todo))
+        for (group, docs, counts), vectors in embedded_ahead(prepared, self._new, self.embedder):
+            lookup.vectors = vectors
             result = lc_index(
                 docs,
                 self.records,
-                self.store.vectors,
+                writer,
                 batch_size=max(1, len(docs)),
                 cleanup="incremental",
                 source_id_key="source",
@@ -192,6 +182,12 @@ class Index(SearchIndex):
             done += len(group)
             if progress:
                 progress(done, len(todo))
+
+    def _new(self, prepared: tuple[list[Article], list[Document], list[int]]) -> list[str]:
+        """The texts of a group's chunks not recorded yet: those index() will embed."""
+        docs = prepared[1]
+        known = self.records.exists([str(d.id) for d in docs]) if docs else []
+        return [d.page_content for d, seen in zip(docs, known, strict=True) if not seen]
 
     def _drop_source(self, source: str, dropped: set[str]) -> int:
         """Delete one article's chunks; their ids join `dropped` (BM25 tombstones)."""

@@ -69,6 +69,11 @@ class ChunkStore:
             )
         self.load_lock = None if settings.chroma_url else settings.index_dir / ".chroma-load.lock"
 
+    def vectors_using(self, embedding: Any) -> Chroma:
+        """A LangChain view of this collection that embeds with `embedding` (ingest hands it
+        the vectors it computed ahead)."""
+        return Chroma(collection_name=self.name, embedding_function=embedding, client=self.client)
+
     def load(self) -> None:
         """Load the vector index now, one process at a time (called by the engine when it opens).
 
