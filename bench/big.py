@@ -1,7 +1,7 @@
 """One million chunks on one machine (issue 32): build once (resumable), then measure.
 
     nohup .venv/bin/python bench/big.py build --chunks 1000000 > .cache/bench/big.log 2>&1 &
-    .venv/bin/python bench/big.py measure --chunks 1000000 --queries 50 --json bench/results/big.json
+    .venv/bin/python bench/big.py measure --chunks 1000000 --queries 50
 
 The text is real: the RealTime QA and Reuters-21578 articles that make about 100k chunks
 (`scale_corpus(100000)`, as the 100k run), written COPIES times as parts of one corpus folder.
@@ -31,7 +31,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -112,9 +112,7 @@ def seed_cache(cache: MarkerFreeCache) -> int:
         if (collection.metadata or {}).get("embedding_model") != cache.name:
             continue
         for offset in range(0, collection.count(), 5000):
-            got = collection.get(
-                include=["documents", "embeddings"], limit=5000, offset=offset
-            )
+            got = collection.get(include=["documents", "embeddings"], limit=5000, offset=offset)
             rows = [
                 (cache._key(text), np.asarray(vec, dtype=np.float32).tobytes())
                 for text, vec in zip(got["documents"] or [], got["embeddings"], strict=True)
@@ -140,8 +138,11 @@ def build(chunks: int, base_chunks: int) -> None:
     records = [json.loads(line) for line in (base / "articles.jsonl").open(encoding="utf-8")]
     copies = -(-chunks // info["estimated_chunks"])
     cache = embedder()
-    print(f"seeded {seed_cache(cache)} cached vectors; {copies} copies of {len(records)} "
-          f"articles (~{info['estimated_chunks']} chunks each)", flush=True)
+    print(
+        f"seeded {seed_cache(cache)} cached vectors; {copies} copies of {len(records)} "
+        f"articles (~{info['estimated_chunks']} chunks each)",
+        flush=True,
+    )
     index = Index(settings(corpus, index_dir), cache)
     log = root / "parts.jsonl"
     for copy in range(copies):
@@ -150,10 +151,13 @@ def build(chunks: int, base_chunks: int) -> None:
             write_part(records, copy, path)
         started, embedded, hits = time.perf_counter(), cache.embedded, cache.hits
 
-        def progress(done: int, total: int, copy: int = copy) -> None:
-            if done % 2000 < 20 or done == total:
-                print(f"  part {copy}: {done}/{total} articles, "
-                      f"{time.perf_counter() - started:.0f} s", flush=True)
+        def progress(done: int, total: int, copy: int = copy, started: float = started) -> None:
+            if done * 20 // total != (done - 40) * 20 // total or done == total:  # about 5%
+                print(
+                    f"  part {copy}: {done}/{total} articles, "
+                    f"{time.perf_counter() - started:.0f} s",
+                    flush=True,
+                )
 
         report = index.ingest([path], progress=progress, wait=600)
         entry = {
@@ -202,8 +206,9 @@ def measure_inside(corpus: Path, index_dir: Path, n: int) -> dict[str, Any]:
     newest = index.catalog.last_date()
     assert newest is not None
     out["newest"] = newest.isoformat()
-    out["retrieval_to_newest"] = timed(lambda q: engine.retrieve(q, date_to=newest),
-                                       timed_retrieval)
+    out["retrieval_to_newest"] = timed(
+        lambda q: engine.retrieve(q, date_to=newest), timed_retrieval
+    )
     month = newest - timedelta(days=30)
     out["retrieval_one_month"] = timed(
         lambda q: engine.retrieve(q, date_from=month, date_to=newest), timed_retrieval
@@ -218,8 +223,9 @@ def measure_serve(corpus: Path, index_dir: Path, port: int, n: int) -> dict[str,
     env = {**os.environ, "QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(index_dir)}
     command = [sys.executable, "-m", "qa.cli", "serve", "--port", str(port)]
     started = time.perf_counter()
-    proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     out: dict[str, Any] = {}
     try:
@@ -237,8 +243,9 @@ def measure_serve(corpus: Path, index_dir: Path, port: int, n: int) -> dict[str,
         samples = []
         for question in queries(n, seed=1):
             body = json.dumps({"question": question}).encode()
-            request = urllib.request.Request(f"{url}/ask", body,
-                                             {"Content-Type": "application/json"})
+            request = urllib.request.Request(
+                f"{url}/ask", body, {"Content-Type": "application/json"}
+            )
             began = time.perf_counter()
             with urllib.request.urlopen(request, timeout=120) as response:
                 response.read()
@@ -273,8 +280,9 @@ def measure(chunks: int, n: int, port: int, out_path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("step", choices=("build", "measure"))
     parser.add_argument("--chunks", type=int, default=1_000_000)
     parser.add_argument("--base", type=int, default=BASE_CHUNKS, help="chunks per copy")
