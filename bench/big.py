@@ -115,7 +115,9 @@ def seed_cache(cache: MarkerFreeCache) -> int:
             got = collection.get(include=["documents", "embeddings"], limit=5000, offset=offset)
             rows = [
                 (cache._key(text), np.asarray(vec, dtype=np.float32).tobytes())
-                for text, vec in zip(got["documents"] or [], got["embeddings"], strict=True)
+                for text, vec in zip(
+                    got["documents"] or [], list(got["embeddings"] or []), strict=True
+                )
             ]
             cache.db.executemany("INSERT OR IGNORE INTO v VALUES (?, ?)", rows)
             added += len(rows)
