@@ -113,11 +113,12 @@ def seed_cache(cache: MarkerFreeCache) -> int:
             continue
         for offset in range(0, collection.count(), 5000):
             got = collection.get(include=["documents", "embeddings"], limit=5000, offset=offset)
+            vectors = got["embeddings"]
+            texts = got["documents"] or []
             rows = [
-                (cache._key(text), np.asarray(vec, dtype=np.float32).tobytes())
-                for text, vec in zip(
-                    got["documents"] or [], list(got["embeddings"] or []), strict=True
-                )
+                (cache._key(text), np.asarray(vectors[i], dtype=np.float32).tobytes())
+                for i, text in enumerate(texts)
+                if vectors is not None
             ]
             cache.db.executemany("INSERT OR IGNORE INTO v VALUES (?, ?)", rows)
             added += len(rows)
