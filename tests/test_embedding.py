@@ -4,6 +4,7 @@ cache."""
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +127,36 @@ def test_an_index_built_with_torch_answers_the_same_with_openvino(tmp_path: Path
     retriever = Retriever(openvino_index, openvino_index.embedder)
     assert [[p.chunk_id for p in retriever.search(q, 5)] for q in questions] == torch_hits
     assert openvino_index.embedder.backend == "openvino"  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["openvino", "torch"])
+def test_counting_tokens_does_not_wait_for_the_model_and_counts_right(backend: str) -> None:
+    """The chunker counts tokens while another thread embeds (qa/ingest/ahead.py): with its
+    own tokenizer and lock it is neither blocked by the model nor racing its tokenizer."""
+    embedder = SentenceEmbedder(backend=backend, batch_size=4)
+    texts = [f"Report {i} on the harbour's budget, the ferries and the tides." for i in range(200)]
+    expected = embedder.count_tokens(texts[:20])
+    assert all(n > 10 for n in expected)
+    # the model busy (its lock held): counting still returns
+    done: list[list[int]] = []
+    with embedder._lock:
+        counter = threading.Thread(target=lambda: done.append(embedder.count_tokens(texts[:20])))
+        counter.start()
+        counter.join(timeout=30)
+        assert done == [expected]  # checked while the lock is still held
+    # and counting beside a real embedding gives the same counts, without tokenizer errors
+    errors: list[BaseException] = []
+
+    def embed() -> None:
+        try:
+            embedder.embed_documents(texts)
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    worker = threading.Thread(target=embed)
+    worker.start()
+    counted = [embedder.count_tokens(texts[:20]) for _ in range(20)]
+    worker.join()
+    assert not errors
+    assert all(c == expected for c in counted)

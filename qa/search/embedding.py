@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -100,6 +101,10 @@ class SentenceEmbedder(Embeddings):
         # HF fast tokenizers raise "Already borrowed" when two threads use one at once
         # (an ingest and a question): one model call at a time; each call uses all cores.
         self._lock = threading.Lock()
+        # counting tokens (the chunker) uses its own tokenizer and lock: an ingest chunks the
+        # next group while this one embeds (qa/ingest/ahead.py), never waiting on the model
+        self._count_lock = threading.Lock()
+        self._counter: Any = None
         self._model: Any = None
         self.loads = 0  # model loads (one per process once warm; tests count them)
         # dimension and sequence length from the model folder, so that opening an index
@@ -139,9 +144,16 @@ class SentenceEmbedder(Embeddings):
         return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
 
     def count_tokens(self, texts: list[str]) -> list[int]:
-        model = self.model
-        with self._lock:
-            encoded = model.tokenizer(texts, add_special_tokens=True, truncation=False)
+        with self._count_lock:
+            if self._counter is None:
+                model = self.model
+                # OpenVINOEncoder counts with a tokenizer that encoding never touches; a
+                # transformers tokenizer is copied, as encoding sets its options per call
+                self._counter = getattr(model, "counting_tokenizer", None)
+                if self._counter is None:
+                    with self._lock:
+                        self._counter = copy.deepcopy(model.tokenizer)
+            encoded = self._counter(texts, add_special_tokens=True, truncation=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
     def _encode(self, texts: list[str]) -> list[list[float]]:

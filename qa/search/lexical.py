@@ -189,9 +189,15 @@ class LexicalIndex:
         moment asked, not a range); tombstoned chunks never."""
         if date_from is None and date_to is None:
             return self.live
-        lo, hi = date_from or 0, date_to or 99991231
-        dated = (self.dates >= lo) & (self.dates <= hi) & (self.dates > 0)
-        return (dated | (self.dates == 0) if undated else dated) & self.live
+        return self._keeps(self.dates, self.live, date_from, date_to, undated)
+
+    @staticmethod
+    def _keeps(
+        dates: np.ndarray, live: np.ndarray, lo: int | None, hi: int | None, undated: bool
+    ) -> np.ndarray:
+        lo, hi = lo or 0, hi or 99991231
+        dated = (dates >= lo) & (dates <= hi) & (dates > 0)
+        return (dated | (dates == 0) if undated else dated) & live
 
     def scores(self, terms: list[str]) -> np.ndarray:
         """BM25 of every chunk (0 for tombstoned ones); a repeated query word counts again,
@@ -231,15 +237,20 @@ class LexicalIndex:
         if not self.n_live or not terms or k <= 0:
             return []
         scores = self.scores(terms)
+        # only chunks that hold a query word can rank: the date range and the cut look at
+        # those, not at every chunk of the index (a million at archive scale)
+        found = np.flatnonzero(scores > 0)
         if date_from is not None or date_to is not None:
-            scores = np.where(self.in_range(date_from, date_to, undated), scores, 0.0)
-        k = min(k, len(self.chunk_ids))
-        # every chunk tied with the k-th best, so which of them make the cut does not hang on
-        # where they sit in this index's arrays (a rebuilt index holds them in another order)
-        kth = np.partition(-scores, k - 1)[k - 1]
-        top = np.flatnonzero((-scores <= kth) & (scores > 0))
+            keep = self._keeps(self.dates[found], self.live[found], date_from, date_to, undated)
+            found = found[keep]
+        if len(found) > k:
+            # every chunk tied with the k-th best, so which of them make the cut does not hang
+            # on where they sit in this index's arrays (a rebuilt index holds them elsewhere)
+            values = scores[found]
+            kth = np.partition(-values, k - 1)[k - 1]
+            found = found[-values <= kth]
         ranked = sorted(
-            (int(d) for d in top),  # best; ties: newest, then by chunk id
+            (int(d) for d in found),  # best; ties: newest, then by chunk id
             key=lambda d: (-float(scores[d]), -int(self.dates[d]), str(self.chunk_ids[d])),
         )
         return [(str(self.chunk_ids[d]), float(scores[d])) for d in ranked[:k]]

@@ -107,6 +107,8 @@ class OpenVINOEncoder:
         encoded = self.plain.encode_batch(texts, add_special_tokens=add_special_tokens)
         return {"input_ids": [e.ids for e in encoded]}
 
+    counting_tokenizer = tokenizer  # its own Tokenizer: safe beside `encode` in another thread
+
     def encode(
         self, texts: list[str], batch_size: int = 32, normalize_embeddings: bool = True, **_: Any
     ) -> np.ndarray:
