@@ -26,7 +26,10 @@ def encoding() -> tiktoken.Encoding:
 
 
 def count_tokens(texts: list[str]) -> list[int]:
-    return [len(t) for t in encoding().encode_ordinary_batch(texts)]
+    """cl100k tokens per text. One at a time: `encode_ordinary_batch` starts a thread pool per
+    call, which made it 5x slower on sentences (0.96-1.22 s vs 0.23 s for 26,674 of them)."""
+    encode = encoding().encode_ordinary
+    return [len(encode(t)) for t in texts]
 
 
 @dataclass(frozen=True)
