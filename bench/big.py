@@ -132,7 +132,7 @@ def settings(corpus: Path, index: Path) -> Any:
     return Settings(corpus_dir=corpus, index_dir=index, chroma_url=None)
 
 
-def build(chunks: int, base_chunks: int) -> None:
+def build(chunks: int, base_chunks: int, parts: int | None) -> None:
     from qa.ingest.index import Index
 
     root, corpus, index_dir = folders(chunks)
@@ -148,7 +148,7 @@ def build(chunks: int, base_chunks: int) -> None:
     )
     index = Index(settings(corpus, index_dir), cache)
     log = root / "parts.jsonl"
-    for copy in range(copies):
+    for copy in range(min(copies, parts or copies)):
         path = corpus / f"part-{copy:02d}.jsonl"
         if not path.exists():
             write_part(records, copy, path)
@@ -289,12 +289,13 @@ def main() -> None:
     parser.add_argument("step", choices=("build", "measure"))
     parser.add_argument("--chunks", type=int, default=1_000_000)
     parser.add_argument("--base", type=int, default=BASE_CHUNKS, help="chunks per copy")
+    parser.add_argument("--parts", type=int, help="build only the first N parts (then resume)")
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--port", type=int, default=8731)
     parser.add_argument("--json", type=Path, default=RESULTS / "big.json")
     args = parser.parse_args()
     if args.step == "build":
-        build(args.chunks, args.base)
+        build(args.chunks, args.base, args.parts)
     else:
         measure(args.chunks, args.queries, args.port, args.json)
 
