@@ -37,7 +37,7 @@ articles = Table(
     metadata,
     Column("source", String(1024), primary_key=True),
     Column("title", Text, nullable=True),
-    Column("date", Date, nullable=True),
+    Column("date", Date, nullable=True, index=True),  # the newest date: read by every question
     Column("text", Text, nullable=False),
     Column("content_hash", String(64), nullable=False, index=True),
     Column("chunk_count", Integer, nullable=False),
@@ -80,6 +80,11 @@ def make_engine(url: str) -> Engine:
         if name not in have:
             with engine.begin() as conn:
                 conn.execute(sql_text(f"ALTER TABLE qa_articles ADD COLUMN {name} TEXT"))
+    # a catalog made before the date index: max(date) scanned every row (17 ms at 75k articles)
+    with engine.begin() as conn:
+        conn.execute(
+            sql_text("CREATE INDEX IF NOT EXISTS ix_qa_articles_date ON qa_articles (date)")
+        )
     return engine
 
 

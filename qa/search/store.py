@@ -102,8 +102,8 @@ class ChunkStore:
     ) -> list[StoredChunk]:
         """The `k` chunks nearest to `vector`; only among `ids` when given (much faster than
         the same set described by a `where` on metadata)."""
-        if (ids is not None and not ids) or self.count() == 0:
-            return []
+        if ids is not None and not ids:  # (no count() first: 38 ms at 500k chunks; an empty
+            return []  # collection answers a query with no results)
         result = self.collection.query(
             query_embeddings=[vector],  # type: ignore[arg-type]
             ids=ids,
