@@ -175,8 +175,9 @@ def build(chunks: int, base_chunks: int, parts: int | None) -> None:
             "load": round(os.getloadavg()[0], 2),
         }
         print(json.dumps(entry), flush=True)
-        with log.open("a") as f:
-            f.write(json.dumps(entry) + "\n")
+        if report.changed:  # a resumed build passes the parts already in: not logged again
+            with log.open("a") as f:
+                f.write(json.dumps(entry) + "\n")
 
 
 def timed(fn: Any, items: list[str]) -> dict[str, float]:
