@@ -17,7 +17,8 @@ an archive ten times larger, said so in the report.
 `build` ingests part by part through `Index.ingest` (the real path: catalog, record manager,
 Chroma, BM25 segments growing); killed, it resumes at the first part not fully catalogued.
 `measure` opens the index in this process (retrieval p50/p95 unfiltered, up to the newest date,
-over the newest month; answer p50/p95 with the default reader), then starts `qa serve` on it:
+over the newest month; answer p50/p95 with the default reader, and paired with the span reader in
+OpenVINO and in torch), then starts `qa serve` on it:
 seconds to /readyz, and its peak RSS after answering; disk per part of the index.
 """
 
@@ -219,6 +220,27 @@ def measure_inside(corpus: Path, index_dir: Path, n: int) -> dict[str, Any]:
     )
     out["answer"] = timed(lambda q: engine.ask(AskRequest(question=q)), timed_answer)
     out["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    out["reader"] = paired_readers(engine, index, model, timed_answer)
+    return out
+
+
+def paired_readers(engine: Any, index: Any, model: Any, questions: list[str]) -> dict[str, Any]:
+    """The answer with the span reader in OpenVINO (the default) and in torch, the same
+    questions in alternating order (ABBA: neither gets every warm cache first)."""
+    from qa.answer.engine import Engine
+    from qa.schema import AskRequest
+
+    other = Engine(index.settings.model_copy(update={"reader_backend": "torch"}), index, model)
+    other.ask(AskRequest(question=questions[0]))  # loads the torch model
+    engines = {"openvino": engine, "torch": other}
+    samples: dict[str, list[float]] = {name: [] for name in engines}
+    for n, question in enumerate(questions):
+        for name in sorted(engines, reverse=n % 2 == 1):
+            started = time.perf_counter()
+            engines[name].ask(AskRequest(question=question))
+            samples[name].append(time.perf_counter() - started)
+    out: dict[str, Any] = {name: latency_ms(times) for name, times in samples.items()}
+    out["openvino_vs_torch_p50"] = round(out["openvino"]["p50_ms"] / out["torch"]["p50_ms"], 3)
     return out
 
 

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
         "torch, falls back to torch), 'torch', or 'onnx' (int8, its own index).",
     )
     model_dir: Path | None = Field(
-        None, description="Where exported embedding models are kept; default: index_dir/models."
+        None, description="Where exported models are kept; default: index_dir/models."
     )
     embedding_batch_size: int = Field(
         16,
@@ -100,6 +100,11 @@ class Settings(BaseSettings):
         description="Extractive reader: 'neural' (span model fine-tuned from MiniLM), 'learned' "
         "(the earlier logistic model over hand-made features), or 'neural+learned' (the neural "
         "reader, and the learned one where the neural one would refuse).",
+    )
+    reader_backend: Literal["openvino", "torch"] = Field(
+        "openvino",
+        description="Neural reader's runtime: 'openvino' (exported once into the models folder, "
+        "falls back to torch where it cannot run) or 'torch'.",
     )
     recency_weight: float | None = Field(
         None,
@@ -215,6 +220,10 @@ class Settings(BaseSettings):
     @property
     def feeds_folder(self) -> Path:
         return self.feeds_dir or self.index_dir / "feeds"
+
+    @property
+    def models_folder(self) -> Path:
+        return self.model_dir or self.index_dir / "models"
 
     @property
     def db_url(self) -> str:

@@ -130,14 +130,57 @@ def test_committed_model_matches_the_code() -> None:
     assert set(meta["split"]["realtimeqa"]["test"]).isdisjoint(meta["split"]["realtimeqa"]["train"])
 
 
+COUNCIL = (
+    "The city council met on Tuesday to discuss the budget. After a long debate, the council "
+    "elected Maria Lopez as its new chair, replacing John Hill, who retired in March."
+)
+STORM = (
+    "Storm Ciarán brought winds of 104 mph to Cornwall on Thursday, and 150,000 homes lost "
+    "power. The Met Office said the storm would move towards the Netherlands by Friday. "
+) * 6  # longer than one window: two overlapping windows
+
+
+@pytest.mark.slow
+def test_openvino_reader_reads_like_torch(tmp_path: Path) -> None:
+    """The OpenVINO copy (the default runtime) against the torch model it was converted from:
+    the same best spans, scores within what reduced-precision CPU kernels move them."""
+    from qa.answer.reader import span
+
+    ov_model = span.SpanModel(backend="openvino", cache_dir=tmp_path)
+    assert ov_model.backend == "openvino"
+    assert len(list(tmp_path.glob(f"span-reader-*/{span.OPENVINO_FILE}"))) == 1
+    torch_model = span.SpanModel(backend="torch")
+    questions = ("Who did the council elect as its new chair?", "How many homes lost power?")
+    for question in questions:
+        ours = ov_model.spans(question, [COUNCIL, STORM])
+        theirs = torch_model.spans(question, [COUNCIL, STORM])
+        for mine, reference in zip(ours, theirs, strict=True):
+            assert (mine[0].start, mine[0].end) == (reference[0].start, reference[0].end)
+            assert abs(mine[0].score - reference[0].score) < 0.5
+    # a second model over the same folder compiles the export instead of converting again
+    again = span.SpanModel(backend="openvino", cache_dir=tmp_path)
+    assert again.spans(questions[0], [COUNCIL]) == ov_model.spans(questions[0], [COUNCIL])
+
+
+@pytest.mark.slow
+def test_reader_falls_back_to_torch_where_openvino_cannot_export(tmp_path: Path) -> None:
+    from qa.answer.reader import span
+
+    blocked = tmp_path / "models"
+    blocked.write_text("a file where the export folder should go")
+    model = span.SpanModel(backend="openvino", cache_dir=blocked)
+    assert model.backend == "torch"
+    best = model.spans("Who did the council elect as its new chair?", [COUNCIL])[0][0]
+    assert "Maria Lopez" in COUNCIL[best.start : best.end]
+
+
 @pytest.mark.slow
 def test_real_model_finds_the_answer_span() -> None:
     """The committed model on text it never saw: the span, and no answer where none is."""
-    reader = NeuralReader()
-    text = (
-        "The city council met on Tuesday to discuss the budget. After a long debate, the council "
-        "elected Maria Lopez as its new chair, replacing John Hill, who retired in March."
-    )
+    from qa.config import get_settings
+
+    reader = NeuralReader(model_dir=get_settings().models_folder)
+    text = COUNCIL
     reading = reader.read("Who did the council elect as its new chair?", [passage(text)])
     assert reading.chosen and reading.confidence >= reader.threshold
     c = reading.chosen[0]

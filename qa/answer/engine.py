@@ -49,7 +49,11 @@ class Engine(Generic[IndexT]):
         self.retriever = Retriever.from_settings(index, embedder, settings)
         # timelines score every sentence with it, newer reports compare quotes with it
         self.learned = learned = LearnedReader(embedder, shortlist=settings.learned.shortlist)
-        neural = NeuralReader(recency_weight=settings.recency_weight)
+        neural = NeuralReader(
+            recency_weight=settings.recency_weight,
+            backend=settings.reader_backend,
+            model_dir=settings.models_folder,
+        )
         readers: dict[str, Reader] = {
             "neural": neural,
             "learned": learned,

@@ -234,5 +234,5 @@ def make_embedder(settings: Settings) -> SentenceEmbedder:
         settings.embedding_model,
         batch_size=settings.embedding_batch_size,
         backend=settings.embedding_backend,
-        cache_dir=settings.model_dir or settings.index_dir / "models",
+        cache_dir=settings.models_folder,
     )

@@ -1,4 +1,6 @@
-"""Exported copies of the packaged embedding model, made once into the models folder.
+"""Exported copies of the packaged models, made once into the models folder.
+
+The span reader's OpenVINO copy is made the same way (`export_once`, qa/answer/reader/span.py).
 
 - OpenVINO fp32 (the default backend): sentence-transformers converts the local safetensors to
   OpenVINO IR; the vectors equal torch's (mean cosine > 0.9999, tests/test_embedding.py), about
@@ -39,7 +41,7 @@ def _folder(cache_dir: Path, model_path: Path, kind: str) -> Path:
     return cache_dir / f"{model_path.name}-{key}-{kind}"
 
 
-def _export_once(target: Path, marker: str, export: Callable[[Path], None]) -> None:
+def export_once(target: Path, marker: str, export: Callable[[Path], None]) -> None:
     """Run `export(work_dir)` unless `target/marker` exists; publish by renaming."""
     if (target / marker).exists():
         return
@@ -47,7 +49,7 @@ def _export_once(target: Path, marker: str, export: Callable[[Path], None]) -> N
     with FileLock(str(target.parent / ".export.lock")):
         if (target / marker).exists():
             return
-        log.warning("exporting the embedding model to %s (once)", target)
+        log.warning("exporting a model to %s (once)", target)
         work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
         try:
             export(work)
@@ -60,7 +62,7 @@ def _export_once(target: Path, marker: str, export: Callable[[Path], None]) -> N
 
 
 @contextmanager
-def _quiet() -> Iterator[None]:
+def quiet() -> Iterator[None]:
     """Silence the exporters' chatter (tracer warnings, "could not infer ..." notes): the
     export is announced by our own log line, and real failures still raise."""
     with suppress(ImportError):  # they set their loggers' levels when first imported
@@ -145,9 +147,9 @@ def load_openvino(model_path: Path, cache_dir: Path, max_length: int | None = No
         model.save_pretrained(str(work))
 
     target = _folder(cache_dir, model_path, "openvino")
-    if not (target / OPENVINO_FILE).exists():  # _quiet imports the exporters: only to export
-        with _quiet():
-            _export_once(target, OPENVINO_FILE, export)
+    if not (target / OPENVINO_FILE).exists():  # quiet imports the exporters: only to export
+        with quiet():
+            export_once(target, OPENVINO_FILE, export)
     if max_length is not None:
         try:
             return OpenVINOEncoder(target, max_length)
@@ -155,7 +157,7 @@ def load_openvino(model_path: Path, cache_dir: Path, max_length: int | None = No
             log.info("OpenVINO without sentence-transformers failed (%s): using it", exc)
     from sentence_transformers import SentenceTransformer
 
-    with _quiet():
+    with quiet():
         return SentenceTransformer(
             str(target),
             device="cpu",
@@ -179,7 +181,7 @@ def load_onnx(model_path: Path, cache_dir: Path) -> Any:
         (work / "onnx" / "model.onnx").unlink(missing_ok=True)  # the fp32 step: 90 MB unused
 
     target = _folder(cache_dir, model_path, f"onnx-qint8-{QUANTIZATION}")
-    _export_once(target, ONNX_FILE, export)
+    export_once(target, ONNX_FILE, export)
     return SentenceTransformer(
         str(target),
         device="cpu",

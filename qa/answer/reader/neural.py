@@ -9,6 +9,7 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import Protocol
 
 from qa.answer.reader.questions import sub_questions
@@ -88,11 +89,18 @@ class NeuralReader:
     name = "neural"
 
     def __init__(
-        self, scorer: SpanScorer | None = None, top: int = 5, recency_weight: float | None = None
+        self,
+        scorer: SpanScorer | None = None,
+        top: int = 5,
+        recency_weight: float | None = None,
+        backend: str = "openvino",
+        model_dir: Path | None = None,
     ) -> None:
         self._scorer = scorer
         self.top = top
         self.recency_weight = recency_weight  # None: the weight fitted with the model
+        self.backend = backend  # the committed model's runtime and export folder
+        self.model_dir = model_dir
 
     @property
     def scorer(self) -> SpanScorer:
@@ -100,7 +108,7 @@ class NeuralReader:
         if self._scorer is None:
             from qa.answer.reader.span import shared_model
 
-            self._scorer = shared_model()
+            self._scorer = shared_model(self.backend, self.model_dir)
         return self._scorer
 
     @property

