@@ -2,6 +2,7 @@
 
     nohup .venv/bin/python bench/big.py build --chunks 1000000 > .cache/bench/big.log 2>&1 &
     .venv/bin/python bench/big.py measure --chunks 1000000 --queries 50
+    .venv/bin/python bench/big.py grow --chunks 1000000 --rounds 3
 
 The text is real: the RealTime QA and Reuters-21578 articles that make about 100k chunks
 (`scale_corpus(100000)`, as the 100k run), written COPIES times as parts of one corpus folder.
@@ -20,6 +21,7 @@ Chroma, BM25 segments growing); killed, it resumes at the first part not fully c
 over the newest month; answer p50/p95 with the default reader, and paired with the span reader in
 OpenVINO and in torch), then starts `qa serve` on it:
 seconds to /readyz, and its peak RSS after answering; disk per part of the index.
+`grow` ingests 100 new articles into the built index and into an empty one, in one run.
 """
 
 from __future__ import annotations
@@ -305,22 +307,76 @@ def measure(chunks: int, n: int, port: int, out_path: Path) -> None:
     write_json(out_path, report)
 
 
+def grow(chunks: int, base_chunks: int, rounds: int, out_path: Path, size: int = 100) -> None:
+    """`size` new articles ingested into the built index and, in the same round, into an empty
+    one (the order alternating by round), then deleted from the built index again. Their ids are
+    new and their texts carry a new copy marker, so the chunk vectors come from the cache in
+    both: the ratio is of everything an ingest does but the model (planning, the catalog and
+    record manager, Chroma, BM25 growing and its merges)."""
+    import tempfile
+
+    from qa.ingest.index import Index
+
+    _, corpus, index_dir = folders(chunks)
+    base, _ = scale_corpus(base_chunks)
+    records = [json.loads(line) for line in (base / "articles.jsonl").open(encoding="utf-8")]
+    cache = embedder()
+    built = Index(settings(corpus, index_dir), cache)
+    report: dict[str, Any] = {"machine": machine(), "chunks": built.store.count(), "rounds": []}
+    with tempfile.TemporaryDirectory(dir=CACHE) as scratch:
+        for n in range(rounds):
+            empty_root = Path(scratch) / f"round-{n}"
+            (empty_root / "corpus").mkdir(parents=True)
+            empty = Index(settings(empty_root / "corpus", empty_root / "index"), cache)
+            lines = [
+                json.dumps({**record, "id": f"{record['id']}-g{n}",
+                            "text": f"{record['text'].rstrip()}\n\n(Archive copy {1000 + n}.)"})
+                for record in records[n * size : (n + 1) * size]
+            ]  # fmt: skip
+            row: dict[str, Any] = {"load_before": round(os.getloadavg()[0], 2)}
+            targets = {"into_built": built, "into_empty": empty}
+            for name in sorted(targets, reverse=n % 2 == 1):
+                path = targets[name].settings.corpus_dir / f"grow-{n}.jsonl"
+                path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+                started = time.perf_counter()
+                done = targets[name].ingest([path], wait=600)
+                row[name] = round(time.perf_counter() - started, 2)
+                row[f"{name}_chunks"] = done.chunks_added
+            started = time.perf_counter()
+            gone = built.delete(f"grow-{n}.jsonl", wait=600)
+            row["delete_from_built"] = round(time.perf_counter() - started, 2)
+            row["chunks_deleted"] = gone.chunks_deleted
+            print(json.dumps(row), flush=True)
+            report["rounds"].append(row)
+    rows = report["rounds"]
+    built_s = sorted(r["into_built"] for r in rows)[len(rows) // 2]
+    empty_s = sorted(r["into_empty"] for r in rows)[len(rows) // 2]
+    report["median_s"] = {"into_built": built_s, "into_empty": empty_s}
+    report["ratio"] = round(built_s / empty_s, 2)
+    report["chunks_after"] = built.store.count()
+    print(json.dumps(report, indent=2))
+    write_json(out_path, report)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("step", choices=("build", "measure"))
+    parser.add_argument("step", choices=("build", "measure", "grow"))
     parser.add_argument("--chunks", type=int, default=1_000_000)
     parser.add_argument("--base", type=int, default=BASE_CHUNKS, help="chunks per copy")
     parser.add_argument("--parts", type=int, help="build only the first N parts (then resume)")
     parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3, help="grow: rounds of 100 articles")
     parser.add_argument("--port", type=int, default=8731)
-    parser.add_argument("--json", type=Path, default=RESULTS / "big.json")
+    parser.add_argument("--json", type=Path, help="report file (default: results/big[-grow].json)")
     args = parser.parse_args()
     if args.step == "build":
         build(args.chunks, args.base, args.parts)
+    elif args.step == "grow":
+        grow(args.chunks, args.base, args.rounds, args.json or RESULTS / "big-grow.json")
     else:
-        measure(args.chunks, args.queries, args.port, args.json)
+        measure(args.chunks, args.queries, args.port, args.json or RESULTS / "big.json")
 
 
 if __name__ == "__main__":
