@@ -421,3 +421,54 @@ def test_a_manifest_pruned_while_reading_loads_the_newer_version(built: Index) -
     assert version
     found = built._missing_manifest("gone-meanwhile")
     assert found is not None and found.version == version
+
+
+def _records_plan(path: Path) -> tuple[str, bool]:
+    """The query plan of looking up one article's records, and whether SQLite has statistics
+    of their table."""
+    import sqlite3
+
+    query = (
+        "EXPLAIN QUERY PLAN SELECT key FROM upsertion_record "
+        "WHERE namespace = 'chroma/news_qa' AND group_id IN ('001_a.txt')"
+    )
+    with sqlite3.connect(path) as db:
+        plan = " ".join(str(row) for row in db.execute(query))
+        stats = (
+            db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone()[
+                0
+            ]
+            and db.execute(
+                "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'upsertion_record'"
+            ).fetchone()[0]
+        )
+    return plan, bool(stats)
+
+
+def test_records_are_found_by_article_after_ingest_and_in_an_older_index(
+    tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    """Deleting or replacing an article looks its chunks up by `group_id`. Without planner
+    statistics SQLite may take the `namespace` index instead (every row shares it; which one
+    it takes depends on the order the indexes were created: it took `namespace` at 1M chunks,
+    0.2 s per deleted article): ingest and delete keep statistics, an index without gets them."""
+    import sqlite3
+
+    from qa.search.catalog import make_engine
+
+    settings = make_settings(tmp_path)
+    index = Index(settings, hash_embedder)
+    index.ingest()
+    path = settings.index_dir / "records.sqlite"
+    assert _records_plan(path)[1]
+    assert "ix_upsertion_record_group_id" in _records_plan(path)[0]
+    index.delete(sorted(index.catalog.rows())[0])
+    plan, stats = _records_plan(path)
+    assert stats and "ix_upsertion_record_group_id" in plan
+
+    with sqlite3.connect(path) as db:  # as an index written before statistics were kept
+        db.execute("DROP TABLE sqlite_stat1")
+    assert not _records_plan(path)[1]
+    make_engine(settings.db_url).dispose()
+    plan, stats = _records_plan(path)
+    assert stats and "ix_upsertion_record_group_id" in plan

@@ -24,6 +24,7 @@ from qa.ingest.plan import groups, plan
 from qa.ingest.report import IngestReport
 from qa.ingest.reset import reset_index
 from qa.ingest.uploads import check_uploads
+from qa.search.catalog import refresh_statistics
 from qa.search.embedding import Embedder
 from qa.search.index import SearchIndex, check_name
 from qa.search.index_files import MODEL_KEY
@@ -131,8 +132,7 @@ class Index(SearchIndex):
         self.catalog.set_state("dirty", "1")
         dropped: set[str] = set()
         added = SegmentBuilder()
-        for source in gone:
-            report.chunks_deleted += self._drop_source(source, dropped)
+        report.chunks_deleted += self._drop_sources(sorted(gone), dropped)
         replaced = [a.source for a in todo if a.source in rows]
         for start in range(0, len(replaced), 500):
             dropped.update(self.records.list_keys(group_ids=replaced[start : start + 500]))
@@ -142,6 +142,7 @@ class Index(SearchIndex):
         else:
             self._rebuild_lexical()
         self.catalog.set_state("dirty", "0")
+        refresh_statistics(self._engine)
 
     def _embed(
         self,
@@ -189,20 +190,26 @@ class Index(SearchIndex):
         known = self.records.exists([str(d.id) for d in docs]) if docs else []
         return [d.page_content for d, seen in zip(docs, known, strict=True) if not seen]
 
-    def _drop_source(self, source: str, dropped: set[str]) -> int:
-        """Delete one article's chunks; their ids join `dropped` (BM25 tombstones)."""
+    def _drop_sources(self, sources: Sequence[str], dropped: set[str]) -> int:
+        """Delete articles' chunks, up to 500 articles per Chroma call (a metadata lookup in
+        Chroma scans every chunk: 0.14 s at 1M chunks); their ids join `dropped` (BM25
+        tombstones)."""
         deleted = 0
-        while keys := self.records.list_keys(group_ids=[source], limit=1000):
-            self.store.delete(keys)
-            self.records.delete_keys(keys)
-            dropped.update(keys)
-            deleted += len(keys)
-        # chunks written to Chroma by an ingest that died before recording them
-        orphans = [c.chunk_id for c in self.store.get(where={"source": source})]
-        self.store.delete(orphans)
-        dropped.update(orphans)
-        self.catalog.remove(source)
-        return deleted + len(orphans)
+        for start in range(0, len(sources), 500):
+            part = list(sources[start : start + 500])
+            while keys := self.records.list_keys(group_ids=part, limit=5000):
+                self.store.delete(keys)
+                self.records.delete_keys(keys)
+                dropped.update(keys)
+                deleted += len(keys)
+            # chunks written to Chroma by an ingest that died before recording them
+            orphans = [c.chunk_id for c in self.store.get(where={"source": {"$in": part}})]
+            self.store.delete(orphans)
+            dropped.update(orphans)
+            deleted += len(orphans)
+            for source in part:
+                self.catalog.remove(source)
+        return deleted
 
     def _publish_lexical(self, lexical: LexicalIndex) -> None:
         previous = self.catalog.get_state("bm25_version")
@@ -248,9 +255,8 @@ class Index(SearchIndex):
             dirty = self.catalog.get_state("dirty") == "1"
             self.catalog.set_state("dirty", "1")
             dropped: set[str] = set()
-            for one in sorted(sources):
-                report.chunks_deleted += self._drop_source(one, dropped)
-                report.deleted.append(one)
+            report.chunks_deleted += self._drop_sources(sorted(sources), dropped)
+            report.deleted.extend(sorted(sources))
             if path is not None:
                 path.unlink(missing_ok=True)
             if dirty:
@@ -258,6 +264,7 @@ class Index(SearchIndex):
             else:
                 self._grow_lexical(SegmentBuilder(), dropped)
             self.catalog.set_state("dirty", "0")
+            refresh_statistics(self._engine)
         return report
 
     def add_files(self, files: Sequence[tuple[str, bytes]], wait: float = 60.0) -> IngestReport:
