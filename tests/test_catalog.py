@@ -32,6 +32,24 @@ def test_put_replace_remove_and_the_newest_date(tmp_path: Path) -> None:
     assert catalog.text("a.txt") is None and catalog.last_date() is None
 
 
+def test_newest_articles_come_in_the_order_of_all_rows_sorted(tmp_path: Path) -> None:
+    """Newest first, ties by source (descending), undated ones last: `newest(n)` reads n rows
+    where the suggestions once sorted every row of the catalog."""
+    catalog = _catalog(tmp_path)
+    days = [date(2023, 5, 1), None, date(2023, 8, 6), date(2023, 5, 1), None, date(2022, 1, 9)]
+    for n, day in enumerate(days):
+        catalog.put(Article(f"{n:02d}.txt", f"Text {n}.", day), 1)
+    everything = sorted(
+        catalog.rows().values(),
+        key=lambda r: (r.date is not None, r.date or date.min, r.source),
+        reverse=True,
+    )
+    assert [r.source for r in everything] == ["02.txt", "03.txt", "00.txt", "05.txt", "04.txt",
+                                              "01.txt"]  # fmt: skip
+    for n in (1, 3, 6, 10):
+        assert catalog.newest(n) == everything[:n]
+
+
 def test_state_survives_a_new_connection(tmp_path: Path) -> None:
     _catalog(tmp_path).set_state("bm25_version", "v1")
     again = _catalog(tmp_path)

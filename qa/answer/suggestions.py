@@ -215,11 +215,7 @@ def for_engine(engine: Engine, newest: int = 20) -> Suggestions:
 
     def articles() -> list[Article]:
         catalog = engine.index.catalog
-        rows = sorted(
-            catalog.rows().values(),
-            key=lambda r: (r.date is not None, r.date or date.min, r.source),
-            reverse=True,
-        )[:newest]
+        rows = catalog.newest(newest)
         return [Article(r.title, catalog.text(r.source) or "", r.date) for r in rows]
 
     def answers(question: str) -> bool:

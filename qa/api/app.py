@@ -4,6 +4,7 @@ lifespan), the corpus rescan loop, and serve."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -111,11 +112,12 @@ def _warm_up(engine: Engine[Index]) -> None:
 
 
 def _suggest(made: suggestions.Suggestions) -> None:
-    """The suggested questions, asked now (part of the warm-up): the page gets them at once."""
+    """The suggested questions, made once in the background after the warm-up: the page's
+    first request for them waits for this, not for its own."""
     started = time.perf_counter()
     try:
         questions = made.questions()
-    except QAError as exc:
+    except Exception as exc:  # in the background: logged, never raised (even at shutdown)
         log.warning("suggested questions failed: %s", exc)
         return
     log.info("%d suggested questions in %.1f s", len(questions), time.perf_counter() - started)
@@ -138,11 +140,17 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = engine if engine is not None else await to_thread.run_sync(_open, settings, ingest)
         app.state.suggestions = suggestions.for_engine(opened)
-        if (engine is None) if warm is None else warm:
+        warming = (engine is None) if warm is None else warm
+        if warming:
             await to_thread.run_sync(_warm_up, opened)
-            await to_thread.run_sync(_suggest, app.state.suggestions)
         app.state.engine = opened
         async with anyio.create_task_group() as tasks:
+            if warming:  # after /readyz (10 s of a start at 1M chunks): questions are
+                # answered meanwhile, the page's suggestions request waits for them; a daemon
+                # thread, so a shutdown does not wait for it either
+                threading.Thread(
+                    target=_suggest, args=(app.state.suggestions,), name="suggest", daemon=True
+                ).start()
             if settings.rescan_seconds:
                 tasks.start_soon(_rescan, app, settings.rescan_seconds)
             if settings.feeds and settings.feed_seconds:

@@ -155,6 +155,16 @@ class Catalog:
             conn.execute(delete(articles))
             conn.execute(delete(state))
 
+    def newest(self, n: int) -> list[ArticleRow]:
+        """The `n` newest articles (undated ones last, then by source, descending): what
+        `rows()` sorted would give, without reading every row (1.8 s at 149k articles)."""
+        cols = [articles.c.source, articles.c.title, articles.c.date]
+        cols += [articles.c.content_hash, articles.c.chunk_count, articles.c.url]
+        cols += [articles.c.author]
+        order = [articles.c.date.is_(None), articles.c.date.desc(), articles.c.source.desc()]
+        with self.engine.connect() as conn:
+            return [ArticleRow(*r) for r in conn.execute(select(*cols).order_by(*order).limit(n))]
+
     def last_date(self) -> date | None:
         with self.engine.connect() as conn:
             value = conn.execute(select(func.max(articles.c.date))).scalar_one_or_none()
