@@ -434,10 +434,9 @@ def _records_plan(path: Path) -> tuple[str, bool]:
     )
     with sqlite3.connect(path) as db:
         plan = " ".join(str(row) for row in db.execute(query))
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
         stats = (
-            db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone()[
-                0
-            ]
+            "sqlite_stat1" in tables
             and db.execute(
                 "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'upsertion_record'"
             ).fetchone()[0]

@@ -297,31 +297,13 @@ def squad_scores(
 
 def spans_for(model: Any, items: Sequence[tuple[str, str]]) -> list[list[span.Span]]:
     """The best spans of each (question, passage) with the in-training model."""
-    import torch
-
     model.eval()
+    run = span.torch_runner(model)
     out: list[list[span.Span]] = []
-    with torch.inference_mode():
-        for lo in range(0, len(items), 32):
-            part = items[lo : lo + 32]
-            batch = span.encode([q for q, _ in part], [p for _, p in part])
-            ids = batch["input_ids"]
-            width = max(len(x) for x in ids)
-            result = model(
-                input_ids=torch.tensor([x + [0] * (width - len(x)) for x in ids]),
-                attention_mask=torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids]),
-                token_type_ids=torch.tensor(
-                    [t + [0] * (width - len(t)) for t in batch["token_type_ids"]]
-                ),
-            )
-            found: list[list[span.Span]] = [[] for _ in part]
-            for w, sample in enumerate(batch["overflow_to_sample_mapping"]):
-                first, last = span.context_range(batch, w)
-                found[sample] += span.best_spans(
-                    result.start_logits[w].numpy(), result.end_logits[w].numpy(), first, last,
-                    batch["offset_mapping"][w], 3,
-                )  # fmt: skip
-            out += [sorted(f, key=lambda x: -x.score) for f in found]
+    for lo in range(0, len(items), 32):
+        part = items[lo : lo + 32]
+        batch = span.encode([q for q, _ in part], [p for _, p in part])
+        out += span.read_windows(run, batch, len(part), 3)
     return out
 
 

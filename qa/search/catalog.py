@@ -63,6 +63,9 @@ class ArticleRow:
     author: str | None = None
 
 
+ROW_COLUMNS = tuple(articles.c[name] for name in ArticleRow.__dataclass_fields__)
+
+
 def make_engine(url: str) -> Engine:
     engine = create_engine(url)
     if url.startswith("sqlite"):
@@ -119,11 +122,8 @@ class Catalog:
         self.engine = engine
 
     def rows(self) -> dict[str, ArticleRow]:
-        cols = [articles.c.source, articles.c.title, articles.c.date]
-        cols += [articles.c.content_hash, articles.c.chunk_count, articles.c.url]
-        cols += [articles.c.author]
         with self.engine.connect() as conn:
-            return {r.source: ArticleRow(*r) for r in conn.execute(select(*cols))}
+            return {r.source: ArticleRow(*r) for r in conn.execute(select(*ROW_COLUMNS))}
 
     def text(self, source: str) -> str | None:
         with self.engine.connect() as conn:
@@ -158,12 +158,10 @@ class Catalog:
     def newest(self, n: int) -> list[ArticleRow]:
         """The `n` newest articles (undated ones last, then by source, descending): what
         `rows()` sorted would give, without reading every row (1.8 s at 149k articles)."""
-        cols = [articles.c.source, articles.c.title, articles.c.date]
-        cols += [articles.c.content_hash, articles.c.chunk_count, articles.c.url]
-        cols += [articles.c.author]
         order = [articles.c.date.is_(None), articles.c.date.desc(), articles.c.source.desc()]
+        query = select(*ROW_COLUMNS).order_by(*order).limit(n)
         with self.engine.connect() as conn:
-            return [ArticleRow(*r) for r in conn.execute(select(*cols).order_by(*order).limit(n))]
+            return [ArticleRow(*r) for r in conn.execute(query)]
 
     def last_date(self) -> date | None:
         with self.engine.connect() as conn:

@@ -182,11 +182,9 @@ def best_spans(
     return found[:top]
 
 
-def torch_runner(weights: Path) -> Runner:
-    """The torch model of `weights` as a Runner."""
+def torch_runner(model: Any) -> Runner:
+    """A torch span model (loaded by `load_model`, or being trained) as a Runner."""
     import torch
-
-    model = load_model(weights)
 
     def run(inputs: Inputs) -> Logits:
         with torch.inference_mode():
@@ -242,6 +240,19 @@ def openvino_runner(weights: Path, cache_dir: Path) -> Runner:
     return run
 
 
+def read_windows(run: Runner, batch: BatchEncoding, samples: int, top: int) -> list[list[Span]]:
+    """Per sample of an `encode` batch, the best spans over all its windows, best first."""
+    starts, ends = run(padded(batch))
+    out: list[list[Span]] = [[] for _ in range(samples)]
+    for w, sample in enumerate(batch["overflow_to_sample_mapping"]):
+        first, last = context_range(batch, w)
+        offsets = batch["offset_mapping"][w]
+        out[sample].extend(best_spans(starts[w], ends[w], first, last, offsets, top))
+    for found in out:
+        found.sort(key=lambda x: -x.score)
+    return out
+
+
 def padded(batch: BatchEncoding) -> Inputs:
     """An `encode` batch's windows padded to the longest, as the model's inputs."""
     ids = batch["input_ids"]
@@ -290,23 +301,15 @@ class SpanModel:
             except Exception as exc:  # any failure: torch still reads
                 log.warning("OpenVINO cannot run the reader here (%s): using torch", exc)
                 self.backend = "torch"
-        return torch_runner(weights)
+        return torch_runner(load_model(weights))
 
     def spans(self, question: str, passages: Sequence[str], top: int = 5) -> list[list[Span]]:
         """Per passage, its best spans over all its windows, best first."""
-        out: list[list[Span]] = [[] for _ in passages]
         if not passages:
-            return out
+            return []
         with self._lock:
             batch = encode([question] * len(passages), passages)
-            starts, ends = self.run(padded(batch))
-            for w, sample in enumerate(batch["overflow_to_sample_mapping"]):
-                first, last = context_range(batch, w)
-                offsets = batch["offset_mapping"][w]
-                out[sample].extend(best_spans(starts[w], ends[w], first, last, offsets, top))
-        for found in out:
-            found.sort(key=lambda x: -x.score)
-        return out
+            return read_windows(self.run, batch, len(passages), top)
 
 
 _shared_lock = threading.Lock()
